@@ -1,0 +1,171 @@
+"""Start the whole system (or part of it) as separate processes with prefixed logs.
+
+Used by ``make run`` (``python -m hotelmate_devtools run``) and by the end-to-end tests, so both
+start exactly the same processes the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("inventory", "booking", "payments", "notifications")
+DEFAULT_PORTS = {
+    "gateway": 8000, "inventory": 8001, "booking": 8002, "payments": 8003, "notifications": 8004,
+    "stripe-emulator": 12111, "smtp-sink": 1025, "smtp-sink-web": 8025,
+}
+WEBHOOK_SECRET = "whsec_hotelmate_dev"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Layout:
+    """Which port each process listens on, and the environment every process shares."""
+
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def random_ports(cls, env: Mapping[str, str] | None = None) -> "Layout":
+        return cls(ports={name: free_port() for name in DEFAULT_PORTS}, env=dict(env or {}))
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def shared_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env)
+        env.setdefault("HOTELMATE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        env.update(
+            {
+                **{f"HOTELMATE_{svc.upper()}_URL": self.url(svc) for svc in SERVICES},
+                "HOTELMATE_PUBLIC_BASE_URL": self.url("gateway"),
+                "HOTELMATE_STRIPE_API_BASE": self.url("stripe-emulator"),
+                "HOTELMATE_SMTP_HOST": "127.0.0.1",
+                "HOTELMATE_SMTP_PORT": str(self.ports["smtp-sink"]),
+                "STRIPE_EMULATOR_PORT": str(self.ports["stripe-emulator"]),
+                "STRIPE_EMULATOR_WEBHOOK_URL": f"{self.url('payments')}/webhooks/stripe",
+                "STRIPE_EMULATOR_WEBHOOK_SECRET": env["HOTELMATE_STRIPE_WEBHOOK_SECRET"],
+                "SMTP_SINK_PORT": str(self.ports["smtp-sink"]),
+                "SMTP_SINK_WEB_PORT": str(self.ports["smtp-sink-web"]),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def command(self, name: str) -> list[str]:
+        py = sys.executable
+        if name == "stripe-emulator":
+            return [py, "-m", "stripe_emulator"]
+        if name == "smtp-sink":
+            return [py, "-m", "hotelmate_devtools.smtp_sink"]
+        module = "gateway.app:app" if name == "gateway" else f"{name}.app:app"
+        return [py, "-m", "uvicorn", module, "--host", "127.0.0.1", "--port", str(self.ports[name]),
+                "--no-access-log", "--timeout-graceful-shutdown", "5"]
+
+
+class Process:
+    """One child process whose output lines are printed with a ``name |`` prefix."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], *, echo: bool = True) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.popen = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            start_new_session=True,
+        )
+        self._echo = echo
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.lines = self.lines[-2000:] + [line]
+            if self._echo:
+                sys.stdout.write(f"{self.name:>14} | {line}")
+                sys.stdout.flush()
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 10) -> None:
+        if not self.alive():
+            return
+        self.popen.send_signal(signal.SIGINT)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash looks like."""
+        if self.alive():
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+
+class System:
+    """A set of started processes, stopped together."""
+
+    def __init__(self, layout: Layout, *, echo: bool = True) -> None:
+        self.layout = layout
+        self.echo = echo
+        self.processes: dict[str, Process] = {}
+
+    def start(self, names: Iterable[str], *, timeout: float = 60) -> None:
+        names = list(names)
+        env = self.layout.shared_env()
+        for name in names:
+            self.processes[name] = Process(name, self.layout.command(name), env, echo=self.echo)
+        for name in names:
+            self.wait_ready(name, timeout=timeout)
+
+    def restart(self, name: str, *, timeout: float = 60) -> None:
+        self.processes[name].stop()
+        self.processes[name] = Process(name, self.layout.command(name), self.layout.shared_env(), echo=self.echo)
+        self.wait_ready(name, timeout=timeout)
+
+    def wait_ready(self, name: str, *, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        process = self.processes[name]
+        while time.monotonic() < deadline:
+            if not process.alive():
+                raise RuntimeError(f"{name} exited with {process.popen.returncode}:\n{''.join(process.lines[-40:])}")
+            if self._ready(name):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} not ready after {timeout}s:\n{''.join(process.lines[-40:])}")
+
+    def _ready(self, name: str) -> bool:
+        port = self.layout.ports[name]
+        if name == "smtp-sink":
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+        path = "/_emulator/requests" if name == "stripe-emulator" else "/readyz"
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        self.processes.clear()

@@ -1,0 +1,118 @@
+"""pytest plugin: every test run gets fresh databases and its own queue names.
+
+Loaded by the root ``pytest.ini``. At configure time it picks the servers (the local PostgreSQL
+and RabbitMQ when they answer, else testcontainers where Docker runs) and sets ``HOTELMATE_*``
+environment variables so every service settings object and every child process sees the run's
+own database prefix and bus namespace. At the end it drops those databases and queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from hotelmate_platform.settings import PlatformSettings
+
+from .preflight import unreachable
+from .system import SERVICES, Layout, System
+
+RUN_ID = secrets.token_hex(3)
+_containers: list = []
+
+
+def _start_containers() -> None:
+    """Docker fallback: a throwaway PostgreSQL and RabbitMQ for this run."""
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    pg = PostgresContainer("postgres:16", username="postgres", password="postgres", driver="psycopg")
+    mq = RabbitMqContainer("rabbitmq:3.13")
+    pg.start()
+    mq.start()
+    _containers.extend([pg, mq])
+    os.environ["HOTELMATE_POSTGRES_URL"] = (
+        f"postgresql+psycopg://postgres:postgres@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}"
+    )
+    os.environ["HOTELMATE_AMQP_URL"] = f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "HOTELMATE_TEST_RUN" in os.environ:  # a child pytest of ours: keep the parent's names
+        return
+    os.environ["HOTELMATE_TEST_RUN"] = RUN_ID
+    os.environ["HOTELMATE_DB_PREFIX"] = f"hmt_{RUN_ID}_"
+    os.environ["HOTELMATE_BUS_NAMESPACE"] = f"hmt_{RUN_ID}"
+    os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
+    os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
+    os.environ.setdefault("HOTELMATE_JWT_SECRET", secrets.token_hex(32))
+    if unreachable():
+        _start_containers()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.environ.get("HOTELMATE_TEST_RUN") != RUN_ID:
+        return
+    try:
+        _drop_run_databases()
+        asyncio.run(_delete_run_queues())
+    finally:
+        for container in _containers:
+            container.stop()
+
+
+def _drop_run_databases() -> None:
+    settings = PlatformSettings()
+    url = settings.postgres_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(url, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                            (settings.db_prefix.replace("_", r"\_") + "%",))]
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _delete_run_queues() -> None:
+    import aio_pika
+
+    settings = PlatformSettings()
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        ns = settings.bus_namespace
+        for owner in (*SERVICES, "gateway", *[f"test{i}" for i in range(8)]):
+            base = f"{ns}.{owner}"
+            for name in (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)]):
+                try:
+                    await channel.queue_delete(name)
+                except Exception:  # noqa: BLE001 - queue never existed; the channel closes on that
+                    channel = await connection.channel()
+        try:
+            await channel.exchange_delete(f"{ns}.bus")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@pytest.fixture(scope="session")
+def platform_settings() -> PlatformSettings:
+    """The run's settings (database prefix and bus namespace are this run's own)."""
+    return PlatformSettings()
+
+
+@pytest.fixture(scope="session")
+def system_factory() -> Iterator[callable]:
+    """Start processes of the system on free ports: ``system = system_factory(["inventory"])``."""
+    started: list[System] = []
+
+    def start(names, env: dict[str, str] | None = None) -> System:
+        system = System(Layout.random_ports(env), echo=bool(os.environ.get("HOTELMATE_TEST_ECHO")))
+        started.append(system)
+        system.start(names)
+        return system
+
+    yield start
+    for system in started:
+        system.stop()

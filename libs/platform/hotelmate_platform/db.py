@@ -1,0 +1,148 @@
+"""Database plumbing: engines, the unit of work, creating databases and running migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from hotelmate_contracts import Message, wrap
+
+from .logs import request_id_var
+
+if TYPE_CHECKING:
+    from hotelmate_contracts import Envelope
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """One service's database: a pool, a session factory, and a signal the outbox relay waits on."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
+        self.url = url
+        self.engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_timeout=30
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox_signal = asyncio.Event()
+
+    def unit_of_work(self, *, correlation_id: str | None = None, causation_id: uuid.UUID | None = None) -> "UnitOfWork":
+        return UnitOfWork(self, correlation_id=correlation_id, causation_id=causation_id)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: the aggregate's changes and the messages they cause commit together.
+
+    ``async with db.unit_of_work() as uow:`` opens the transaction; ``uow.publish(msg)`` adds a
+    message to the outbox; leaving the block commits (or rolls back on an exception). After a
+    commit that wrote messages, the relay is woken so they go out at once.
+    """
+
+    def __init__(self, db: Database, *, correlation_id: str | None, causation_id: uuid.UUID | None) -> None:
+        self.db = db
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.session: AsyncSession
+        self._pending: list[Envelope] = []
+        self._done = False
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self.db.sessions()
+        await self.session.begin()
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None and not self._done:
+                await self.commit()
+            elif not self._done:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def publish(self, message: Message, *, correlation_id: str | None = None) -> "Envelope":
+        """Queue ``message`` for the outbox of this transaction."""
+        envelope = wrap(
+            message,
+            correlation_id=correlation_id or self.correlation_id,
+            causation_id=self.causation_id,
+            request_id=request_id_var.get(),
+        )
+        self._pending.append(envelope)
+        return envelope
+
+    async def commit(self) -> None:
+        from .messaging.outbox import write_outbox
+
+        if self._pending:
+            await write_outbox(self.session, self._pending)
+        await self.session.commit()
+        self._done = True
+        if self._pending:
+            self.db.outbox_signal.set()
+        self._pending = []
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        self._pending = []
+        self._done = True
+
+
+def _libpq_url(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in ``url`` if it does not exist. Returns True when it created it."""
+    name = make_url(url).database
+    with psycopg.connect(_libpq_url(url, "postgres"), autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        try:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.errors.DuplicateDatabase:
+            return False
+    log.info("created database %s", name)
+    return True
+
+
+def drop_database(url: str) -> None:
+    """Drop the database named in ``url`` (tests clean up with this)."""
+    name = make_url(url).database
+    with psycopg.connect(_libpq_url(url, "postgres"), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_migrations(url: str, migrations_dir: Path) -> None:
+    """Upgrade the database to head with Alembic; an advisory lock serialises replicas."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+def prepare_database(url: str, migrations_dir: Path) -> None:
+    """Create if missing, then migrate: what every service does at start."""
+    ensure_database(url)
+    run_migrations(url, migrations_dir)

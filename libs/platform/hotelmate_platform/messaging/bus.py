@@ -1,0 +1,105 @@
+"""RabbitMQ connection and topology, declared by code at start.
+
+One durable topic exchange ``<ns>.bus`` carries every message, routed by its type. Each consuming
+service owns a durable quorum queue ``<ns>.<service>`` bound to the types it handles, a set of
+delay queues ``<ns>.<service>.retry.<n>`` that hand messages back after a pause, and a dead-letter
+queue ``<ns>.<service>.dlq`` where poison messages wait for an operator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+
+from hotelmate_contracts import Envelope
+
+log = logging.getLogger(__name__)
+
+
+class QueueNames:
+    def __init__(self, namespace: str, service: str, retry_delays_ms: Iterable[int]) -> None:
+        self.main = f"{namespace}.{service}"
+        self.dead_letter = f"{self.main}.dlq"
+        self.retries = [f"{self.main}.retry.{i}" for i, _ in enumerate(retry_delays_ms)]
+
+
+class Bus:
+    """A publisher-confirmed channel on a robust connection, and the topology it needs."""
+
+    def __init__(self, amqp_url: str, namespace: str) -> None:
+        self.amqp_url = amqp_url
+        self.namespace = namespace
+        self.connection: AbstractRobustConnection | None = None
+        self.channel: AbstractChannel | None = None
+        self.exchange: AbstractExchange | None = None
+
+    @property
+    def exchange_name(self) -> str:
+        return f"{self.namespace}.bus"
+
+    async def connect(self) -> None:
+        self.connection = await aio_pika.connect_robust(self.amqp_url, timeout=10)
+        self.channel = await self.connection.channel(publisher_confirms=True)
+        self.exchange = await self.channel.declare_exchange(
+            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connection is not None and not self.connection.is_closed
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+
+    async def declare_consumer(
+        self, service: str, routing_keys: Iterable[str], retry_delays_ms: Iterable[int]
+    ) -> QueueNames:
+        """Declare the service's queue, its retry ladder and its dead-letter queue; bind the keys."""
+        assert self.channel is not None and self.exchange is not None
+        delays = list(retry_delays_ms)
+        names = QueueNames(self.namespace, service, delays)
+        queue = await self.channel.declare_queue(
+            names.main, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        for key in routing_keys:
+            await queue.bind(self.exchange, routing_key=key)
+        for name, delay in zip(names.retries, delays):
+            await self.channel.declare_queue(
+                name,
+                durable=True,
+                arguments={
+                    "x-message-ttl": delay,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": names.main,
+                },
+            )
+        await self.channel.declare_queue(
+            names.dead_letter, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        return names
+
+    async def publish(self, envelope: Envelope, *, routing_key: str | None = None, direct: bool = False,
+                      headers: dict | None = None) -> None:
+        """Publish and wait for the broker's confirm. ``direct`` sends to a queue by name."""
+        assert self.channel is not None and self.exchange is not None
+        message = aio_pika.Message(
+            body=envelope.model_dump_json().encode(),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=str(envelope.message_id),
+            correlation_id=envelope.correlation_id,
+            type=envelope.type,
+            headers=headers or {},
+        )
+        target = self.channel.default_exchange if direct else self.exchange
+        await target.publish(message, routing_key=routing_key or envelope.type, mandatory=False)
+
+    async def delete_queues(self, names: Iterable[str]) -> None:
+        """Remove queues (test clean-up)."""
+        assert self.channel is not None
+        for name in names:
+            await self.channel.queue_delete(name)

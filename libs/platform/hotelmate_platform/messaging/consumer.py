@@ -1,0 +1,142 @@
+"""Consuming messages: manual acks, an inbox for effectively-once handling, retries, dead letters.
+
+A handler is ``async def handler(uow, message, envelope)``. It runs inside a unit of work that
+also records the message id in the inbox, so a redelivered message finds its id there and has no
+second effect. A handler that raises is retried through the delay queues with growing pauses;
+after the last attempt (or at once, for a message that cannot be parsed) the message goes to the
+service's dead-letter queue. Every hand-over is publisher-confirmed before the original is acked,
+so nothing is lost and a failing message never blocks the ones behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert
+
+from hotelmate_contracts import Envelope, Message, UnknownMessageType, parse
+
+from ..db import Database, UnitOfWork
+from ..logs import request_id_var
+from .bus import Bus, QueueNames
+from .tables import inbox
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, Message, Envelope], Awaitable[None]]
+
+
+class Consumer:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        service: str,
+        handlers: dict[type[Message], Handler],
+        *,
+        retry_delays_ms: Sequence[int] = (200, 1000, 5000, 15000),
+        max_attempts: int = 5,
+        prefetch: int = 32,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.service = service
+        self.handlers = {cls.TYPE: handler for cls, handler in handlers.items()}
+        self.retry_delays_ms = list(retry_delays_ms)
+        self.max_attempts = max_attempts
+        self.prefetch = prefetch
+        self.names: QueueNames | None = None
+
+    async def declare(self) -> QueueNames:
+        self.names = await self.bus.declare_consumer(self.service, self.handlers, self.retry_delays_ms)
+        return self.names
+
+    async def run(self) -> None:
+        """Consume until cancelled; messages are handled concurrently up to ``prefetch``."""
+        names = self.names or await self.declare()
+        assert self.bus.connection is not None
+        channel = await self.bus.connection.channel()
+        await channel.set_qos(prefetch_count=self.prefetch)
+        queue = await channel.get_queue(names.main, ensure=False)
+        tasks: set[asyncio.Task] = set()
+        async with queue.iterator() as messages:
+            async for incoming in messages:
+                task = asyncio.create_task(self.handle(incoming))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+
+    async def handle(self, incoming: AbstractIncomingMessage) -> None:
+        """Handle one delivery and settle it (ack after success, retry, or dead-letter)."""
+        try:
+            envelope = Envelope.model_validate_json(incoming.body)
+            message = parse(envelope)
+        except (ValidationError, UnknownMessageType, ValueError) as exc:
+            log.error("poison message %s: %s", incoming.message_id, exc)
+            await self._dead_letter(incoming, f"unparseable: {exc}")
+            return
+        token = request_id_var.set(envelope.request_id)
+        try:
+            await self.process(envelope, message)
+        except Exception as exc:
+            attempt = int((incoming.headers or {}).get("x-attempt", 0)) + 1
+            log.warning("handler for %s %s failed (attempt %s): %r", envelope.type, envelope.message_id, attempt, exc)
+            if attempt >= self.max_attempts:
+                await self._dead_letter(incoming, repr(exc)[:500])
+            else:
+                await self._retry(incoming, attempt)
+            return
+        finally:
+            request_id_var.reset(token)
+        await incoming.ack()
+
+    async def process(self, envelope: Envelope, message: Message) -> bool:
+        """Run the handler once per message id. Returns False when it was a duplicate."""
+        handler = self.handlers[envelope.type]
+        async with self.db.unit_of_work(
+            correlation_id=envelope.correlation_id, causation_id=envelope.message_id
+        ) as uow:
+            first_time = (
+                await uow.session.execute(
+                    insert(inbox)
+                    .values(consumer=self.service, message_id=envelope.message_id, type=envelope.type)
+                    .on_conflict_do_nothing()
+                    .returning(inbox.c.message_id)
+                )
+            ).first()
+            if first_time is None:
+                log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
+                return False
+            await handler(uow, message, envelope)
+        return True
+
+    async def _retry(self, incoming: AbstractIncomingMessage, attempt: int) -> None:
+        assert self.names is not None
+        ladder = self.names.retries
+        queue = ladder[min(attempt - 1, len(ladder) - 1)]
+        await self._hand_over(incoming, queue, {"x-attempt": attempt})
+
+    async def _dead_letter(self, incoming: AbstractIncomingMessage, error: str) -> None:
+        assert self.names is not None
+        await self._hand_over(incoming, self.names.dead_letter, {"x-error": error, "x-dead-lettered-by": self.service})
+
+    async def _hand_over(self, incoming: AbstractIncomingMessage, queue: str, headers: dict) -> None:
+        """Copy the raw delivery to ``queue`` (confirmed), then ack the original."""
+        assert self.bus.channel is not None
+        await self.bus.channel.default_exchange.publish(
+            aio_pika.Message(
+                body=incoming.body,
+                content_type=incoming.content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=incoming.message_id,
+                correlation_id=incoming.correlation_id,
+                type=incoming.type,
+                headers={**(incoming.headers or {}), **headers},
+            ),
+            routing_key=queue,
+        )
+        await incoming.ack()

@@ -1,0 +1,21 @@
+"""Writing to the outbox inside the caller's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotelmate_contracts import Envelope
+
+from .tables import outbox
+
+
+async def write_outbox(session: AsyncSession, envelopes: list[Envelope]) -> None:
+    """Insert ``envelopes`` into the outbox; they are published only if this transaction commits."""
+    await session.execute(
+        insert(outbox),
+        [
+            {"message_id": e.message_id, "type": e.type, "envelope": e.model_dump(mode="json")}
+            for e in envelopes
+        ],
+    )

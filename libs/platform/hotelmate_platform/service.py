@@ -1,0 +1,141 @@
+"""Building a service's FastAPI app: start-up (migrations, bus, relay, consumer, sweepers),
+health endpoints, request ids and problem documents. Each service calls :func:`create_service_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from hotelmate_contracts import Message
+
+from .db import Database, prepare_database
+from .logs import configure_logging, request_id_var
+from .messaging import Bus, Consumer, Handler, OutboxRelay
+from .problems import install_problem_handlers
+from .settings import ServiceSettings
+from .tasks import supervise
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds: settings, database, bus, and its background tasks."""
+
+    settings: ServiceSettings
+    db: Database
+    bus: Bus
+    consumer: Consumer | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        self.tasks.append(asyncio.create_task(supervise(name, run), name=name))
+
+
+def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the running service's :class:`Runtime`."""
+    return request.app.state.runtime
+
+
+Starter = Callable[[Runtime], Awaitable[None]]
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    migrations_dir: Path,
+    routers: Sequence[APIRouter] = (),
+    handlers: dict[type[Message], Handler] | None = None,
+    on_start: Sequence[Starter] = (),
+    on_stop: Sequence[Starter] = (),
+    title: str | None = None,
+) -> FastAPI:
+    """A service app. ``handlers`` map message classes to handlers consumed from the bus;
+    ``on_start`` callbacks receive the :class:`Runtime` (start sweepers with ``runtime.start``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        await asyncio.to_thread(prepare_database, settings.database, migrations_dir)
+        runtime = Runtime(settings=settings, db=Database(settings.database), bus=Bus(settings.amqp_url, settings.bus_namespace))
+        await runtime.bus.connect()
+        relay = OutboxRelay(runtime.db, runtime.bus, poll_seconds=settings.outbox_poll_seconds)
+        runtime.start("outbox-relay", relay.run)
+        if handlers:
+            runtime.consumer = Consumer(
+                runtime.db, runtime.bus, settings.service_name, handlers,
+                retry_delays_ms=settings.retry_delays_ms, max_attempts=settings.consumer_max_attempts,
+                prefetch=settings.consumer_prefetch,
+            )
+            await runtime.consumer.declare()
+            runtime.start("consumer", runtime.consumer.run)
+        app.state.runtime = runtime
+        for starter in on_start:
+            await starter(runtime)
+        log.info("%s started", settings.service_name)
+        try:
+            yield
+        finally:
+            for stopper in on_stop:
+                await stopper(runtime)
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await runtime.bus.close()
+            await runtime.db.dispose()
+            log.info("%s stopped", settings.service_name)
+
+    app = FastAPI(title=title or f"HotelMate {settings.service_name}", lifespan=lifespan)
+    install_problem_handlers(app)
+    install_request_ids(app)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def install_request_ids(app: FastAPI) -> None:
+    """Take ``X-Request-ID`` from the caller (or make one), log with it, and return it."""
+
+    @app.middleware("http")
+    async def request_ids(request: Request, call_next):
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(rid[:64])
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers["X-Request-ID"] = rid[:64]
+        return response
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request):
+        runtime: Runtime = request.app.state.runtime
+        checks = {"database": "ok", "rabbitmq": "ok" if runtime.bus.is_connected else "down"}
+        try:
+            await asyncio.wait_for(runtime.db.ping(), timeout=2)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks["database"] = f"down: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+    return router

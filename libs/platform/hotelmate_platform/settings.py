@@ -1,0 +1,53 @@
+"""Settings shared by every service; each service subclasses :class:`ServiceSettings`.
+
+Every field can be set from the environment with the ``HOTELMATE_`` prefix, e.g.
+``HOTELMATE_POSTGRES_URL`` or ``HOTELMATE_BOOKING_PORT`` for a service field.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {"gateway": 8000, "inventory": 8001, "booking": 8002, "payments": 8003, "notifications": 8004}
+
+
+class PlatformSettings(BaseSettings):
+    """What every HotelMate process needs: where PostgreSQL and RabbitMQ are, and naming."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTELMATE_", extra="ignore")
+
+    postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Prefixes keep test runs (and several installations on one server) apart.
+    db_prefix: str = "hotelmate_"
+    bus_namespace: str = "hotelmate"
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Where the services answer HTTP (the gateway, and the few synchronous calls between services).
+    inventory_url: str = "http://127.0.0.1:8001"
+    booking_url: str = "http://127.0.0.1:8002"
+    payments_url: str = "http://127.0.0.1:8003"
+    notifications_url: str = "http://127.0.0.1:8004"
+
+    def database_url(self, service: str) -> str:
+        return f"{self.postgres_url.rstrip('/')}/{self.db_prefix}{service}"
+
+    def service_url(self, service: str) -> str:
+        return getattr(self, f"{service}_url")
+
+
+class ServiceSettings(PlatformSettings):
+    """Settings of one service process. ``service_name`` is fixed by the subclass."""
+
+    service_name: ClassVar[str] = "service"
+    outbox_poll_seconds: float = 1.0
+    consumer_prefetch: int = 32
+    consumer_max_attempts: int = 5
+    retry_delays_ms: tuple[int, ...] = (200, 1000, 5000, 15000)
+    sweep_seconds: float = 2.0
+
+    @property
+    def database(self) -> str:
+        return self.database_url(self.service_name)
