@@ -1,0 +1,57 @@
+"""A tiny service built on the kit, run as a separate process by the messaging tests.
+
+``python worker.py consumer``      consume test.ping; record each handled message in ``effects``
+``python worker.py relay``         run an outbox relay until killed
+``python worker.py crashing-relay`` publish one batch, then die before marking it sent
+"""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from messages import Ping  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from hotelmate_platform.db import Database  # noqa: E402
+from hotelmate_platform.logs import configure_logging  # noqa: E402
+from hotelmate_platform.messaging import Bus, Consumer, OutboxRelay  # noqa: E402
+
+SERVICE = os.environ.get("ECHO_SERVICE", "test0")
+
+
+async def record(uow, message: Ping, envelope) -> None:
+    if message.fail:
+        raise RuntimeError(f"ping {message.n} always fails")
+    await uow.session.execute(
+        text("INSERT INTO effects (message_id, n) VALUES (:m, :n)"), {"m": envelope.message_id, "n": message.n}
+    )
+
+
+class CrashingRelay(OutboxRelay):
+    async def mark_published(self, session, ids):
+        os._exit(17)  # the crash the test is about: published, not yet marked
+
+
+async def main(role: str) -> None:
+    configure_logging(f"echo-{role}", "INFO")
+    db = Database(os.environ["ECHO_DATABASE_URL"])
+    bus = Bus(os.environ["HOTELMATE_AMQP_URL"], os.environ["HOTELMATE_BUS_NAMESPACE"])
+    await bus.connect()
+    if role == "consumer":
+        delays = [int(x) for x in os.environ.get("ECHO_RETRY_DELAYS", "50,100").split(",")]
+        consumer = Consumer(db, bus, SERVICE, {Ping: record}, retry_delays_ms=delays, max_attempts=3)
+        await consumer.declare()
+        print("ready", flush=True)
+        await consumer.run()
+    elif role == "relay":
+        print("ready", flush=True)
+        await OutboxRelay(db, bus, poll_seconds=0.05).run()
+    elif role == "crashing-relay":
+        await CrashingRelay(db, bus, poll_seconds=0.05).publish_pending()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))

@@ -1,0 +1,201 @@
+"""The messaging guarantees of SPEC §4.3, shown across processes on the real broker and database."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aio_pika
+import pytest
+from sqlalchemy import text
+
+from hotelmate_contracts import Envelope
+from hotelmate_platform.db import Database, prepare_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
+from messages import Ping  # noqa: E402
+
+ECHO = Path(__file__).resolve().parent / "echo"
+
+
+class Worker:
+    def __init__(self, role: str, env: dict[str, str]) -> None:
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"echo-{role}-{os.getpid()}-{time.monotonic_ns()}.log"
+        self.log = open(self.log_path, "w+")
+        self.popen = subprocess.Popen([sys.executable, str(ECHO / "worker.py"), role], env=env,
+                                      stdout=self.log, stderr=subprocess.STDOUT, text=True)
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_ready(self, timeout: float = 20) -> "Worker":
+        deadline = time.monotonic() + timeout
+        while "ready" not in self.output():
+            assert self.popen.poll() is None, self.output()
+            assert time.monotonic() < deadline, self.output()
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            self.popen.wait(10)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def echo_url(platform_settings) -> str:
+    url = platform_settings.database_url("echo")
+    prepare_database(url, ECHO / "migrations")
+    return url
+
+
+@pytest.fixture
+async def db(echo_url):
+    database = Database(echo_url, pool_size=5)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def spawn(echo_url, platform_settings):
+    env = {**os.environ, "ECHO_DATABASE_URL": echo_url, "HOTELMATE_AMQP_URL": platform_settings.amqp_url,
+           "HOTELMATE_BUS_NAMESPACE": platform_settings.bus_namespace}
+    workers: list[Worker] = []
+
+    def start(role: str, *, ready: bool = True) -> Worker:
+        worker = Worker(role, env)
+        workers.append(worker)
+        return worker.wait_ready() if ready else worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def consumer(spawn):
+    return spawn("consumer")
+
+
+async def write_pings(db: Database, numbers, *, fail: bool = False) -> None:
+    async with db.unit_of_work() as uow:
+        for n in numbers:
+            uow.publish(Ping(n=n, fail=fail))
+
+
+async def effects(db: Database, numbers) -> dict[int, int]:
+    async with db.sessions() as s:
+        rows = await s.execute(text("SELECT n, count(*) FROM effects WHERE n = ANY(:ns) GROUP BY n"),
+                               {"ns": list(numbers)})
+        return dict(rows.all())
+
+
+async def wait_until(check, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def pending_outbox(db: Database) -> int:
+    async with db.sessions() as s:
+        return (await s.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one()
+
+
+async def test_committed_message_arrives_exactly_once(db, consumer, spawn):
+    spawn("relay")
+    await write_pings(db, [1001])
+    assert await wait_until(lambda: _has(db, [1001]))
+    await asyncio.sleep(1.0)  # time for any stray second delivery to show up
+    assert await effects(db, [1001]) == {1001: 1}
+
+
+async def test_rolled_back_transaction_publishes_nothing(db, consumer, spawn):
+    spawn("relay")
+    with pytest.raises(RuntimeError):
+        async with db.unit_of_work() as uow:
+            uow.publish(Ping(n=2001))
+            raise RuntimeError("the business change failed")
+    await write_pings(db, [2002])  # a committed one afterwards: proves the pipe was flowing
+    assert await wait_until(lambda: _has(db, [2002]))
+    await asyncio.sleep(0.5)
+    assert await effects(db, [2001, 2002]) == {2002: 1}
+    async with db.sessions() as s:
+        assert (await s.execute(text("SELECT count(*) FROM outbox WHERE envelope->'payload'->>'n' = '2001'"))).scalar_one() == 0
+
+
+async def test_relay_killed_between_publish_and_marking_sent_is_absorbed_by_inbox(db, consumer, spawn):
+    numbers = range(3001, 3021)
+    await write_pings(db, numbers)
+    crashing = spawn("crashing-relay", ready=False)
+    assert crashing.popen.wait(20) == 17
+    assert await pending_outbox(db) >= 20, "the crash left the rows unmarked"
+    assert await wait_until(lambda: _has(db, numbers)), "the crashing relay had published them"
+    spawn("relay")
+    assert await wait_until(lambda: _outbox_empty(db))
+    await wait_until(lambda: _async_true(consumer.output().count("duplicate test.ping") >= 20), timeout=10)
+    assert consumer.output().count("duplicate test.ping") >= 20, "every message was delivered a second time"
+    assert await effects(db, numbers) == {n: 1 for n in numbers}
+
+
+async def test_poison_message_goes_to_dead_letter_queue_while_later_messages_flow(db, consumer, spawn, platform_settings):
+    spawn("relay")
+    await write_pings(db, [4000], fail=True)
+    later = range(4001, 4011)
+    await write_pings(db, later)
+    assert await wait_until(lambda: _has(db, later))
+    connection = await aio_pika.connect(platform_settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        dlq = await channel.declare_queue(f"{platform_settings.bus_namespace}.test0.dlq", passive=True)
+
+        async def dead_lettered():
+            message = await dlq.get(fail=False, no_ack=False)
+            if message is None:
+                return None
+            await message.ack()
+            return message
+
+        message = await wait_until(dead_lettered, timeout=20)
+        assert message is not None
+        assert Envelope.model_validate_json(message.body).payload["n"] == 4000
+        assert "always fails" in message.headers["x-error"]
+    assert await effects(db, [4000]) == {}
+
+
+async def test_two_relays_side_by_side_publish_each_message_once(db, consumer, spawn, platform_settings):
+    numbers = range(5001, 5301)
+    await write_pings(db, numbers)
+    connection = await aio_pika.connect(platform_settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(f"{platform_settings.bus_namespace}.bus", aio_pika.ExchangeType.TOPIC,
+                                                  durable=True)
+        tap = await channel.declare_queue(exclusive=True)
+        await tap.bind(exchange, "test.ping")
+        first, second = spawn("relay", ready=False), spawn("relay", ready=False)
+        assert await wait_until(lambda: _outbox_empty(db), timeout=30)
+        seen: list[int] = []
+        while (message := await tap.get(fail=False, no_ack=True, timeout=2)) is not None:
+            seen.append(Envelope.model_validate_json(message.body).payload["n"])
+    assert sorted(seen) == list(numbers)
+    assert await wait_until(lambda: _has(db, numbers))
+    assert "ready" in first.output() and "ready" in second.output()
+
+
+async def _has(db, numbers) -> bool:
+    return len(await effects(db, numbers)) == len(list(numbers))
+
+
+async def _outbox_empty(db) -> bool:
+    return await pending_outbox(db) == 0
+
+
+async def _async_true(value):
+    return value
+
