@@ -47,6 +47,8 @@ def parse_form(body: str) -> dict[str, Any]:
                 node.append(value if last else {})
                 node = node[-1]
                 continue
+            if not isinstance(node, dict):
+                raise invalid(f"Invalid parameter name: {key}", param=key)
             nxt_is_append = not last and path[i + 1] == ""
             if last:
                 node[seg] = value

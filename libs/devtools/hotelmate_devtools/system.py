@@ -159,7 +159,7 @@ class System:
         if name == "smtp-sink":
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", port)) == 0
-        path = "/_emulator/requests" if name == "stripe-emulator" else "/readyz"
+        path = "/_emulator/health" if name == "stripe-emulator" else "/readyz"
         try:
             return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200
         except httpx.HTTPError:
