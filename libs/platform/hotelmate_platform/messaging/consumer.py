@@ -76,17 +76,19 @@ class Consumer:
             envelope = Envelope.model_validate_json(incoming.body)
             message = parse(envelope)
         except (ValidationError, UnknownMessageType, ValueError) as exc:
-            log.error("poison message %s: %s", incoming.message_id, exc)
-            await self._dead_letter(incoming, f"unparseable: {exc}")
+            # The exception text may quote the payload; log and record only its kind.
+            log.error("poison message %s (%s) dead-lettered", incoming.message_id, type(exc).__name__)
+            await self._dead_letter(incoming, f"unparseable: {type(exc).__name__}")
             return
         token = request_id_var.set(envelope.request_id)
         try:
             await self.process(envelope, message)
         except Exception as exc:
             attempt = int((incoming.headers or {}).get("x-attempt", 0)) + 1
-            log.warning("handler for %s %s failed (attempt %s): %r", envelope.type, envelope.message_id, attempt, exc)
+            log.warning("handler for %s %s failed (attempt %s): %s", envelope.type, envelope.message_id, attempt,
+                        type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             if attempt >= self.max_attempts:
-                await self._dead_letter(incoming, repr(exc)[:500])
+                await self._dead_letter(incoming, f"{type(exc).__name__}: {str(exc)[:300]}")
             else:
                 await self._retry(incoming, attempt)
             return

@@ -1,0 +1,113 @@
+"""The delivery log in PostgreSQL: write once per (event, recipient, template), claim, settle, list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..domain.emails import PlannedEmail
+from ..rendering import RenderedEmail
+from .tables import deliveries
+
+# Templates whose body carries a secret (the guest's portal link): the body is wiped once sent.
+SECRET_BEARING = frozenset({"booking_received"})
+
+
+async def add_delivery(session: AsyncSession, *, event_id: uuid.UUID, event_type: str, hotel: str, booking_id: str,
+                       email: PlannedEmail, rendered: RenderedEmail) -> bool:
+    """Write a PENDING delivery; False when this event already has it for this recipient and template."""
+    written = await session.execute(
+        insert(deliveries)
+        .values(event_id=event_id, event_type=event_type, hotel=hotel, booking_id=booking_id,
+                template=email.template, audience=email.audience, recipient=email.recipient,
+                sender_name=email.sender_name, reply_to=email.reply_to, subject=rendered.subject,
+                text_body=rendered.text, html_body=rendered.html, status="PENDING", attempts=0,
+                next_attempt_at=func.now())
+        .on_conflict_do_nothing(constraint="deliveries_once_per_event")
+        .returning(deliveries.c.id)
+    )
+    return written.first() is not None
+
+
+async def claim_due(session: AsyncSession, *, lease_seconds: float, limit: int) -> list[Row]:
+    """Mark due deliveries SENDING under a lease and return them (commit before sending).
+
+    Due: PENDING whose time has come, or SENDING whose lease ran out (its sender died mid-send).
+    ``SKIP LOCKED`` gives each row to one sender among replicas.
+    """
+    due = (
+        select(deliveries.c.id)
+        .where(or_(
+            and_(deliveries.c.status == "PENDING", deliveries.c.next_attempt_at <= func.now()),
+            and_(deliveries.c.status == "SENDING", deliveries.c.lease_until <= func.now()),
+        ))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    claimed = await session.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids))
+        .values(status="SENDING", attempts=deliveries.c.attempts + 1, updated_at=func.now(),
+                lease_until=func.now() + timedelta(seconds=lease_seconds))
+        .returning(*deliveries.c)
+    )
+    return sorted(claimed.all(), key=lambda r: r.id)
+
+
+def _still_ours(delivery_id: int, attempts: int):
+    # The attempt number fences a sender whose lease expired and whose row was claimed again.
+    return and_(deliveries.c.id == delivery_id, deliveries.c.status == "SENDING", deliveries.c.attempts == attempts)
+
+
+async def mark_sent(session: AsyncSession, row: Row) -> None:
+    values = {"status": "SENT", "sent_at": func.now(), "updated_at": func.now(), "lease_until": None,
+              "last_error": None}
+    if row.template in SECRET_BEARING:
+        values.update(text_body=None, html_body=None)
+    await session.execute(update(deliveries).where(_still_ours(row.id, row.attempts)).values(**values))
+
+
+async def mark_failed_attempt(session: AsyncSession, row: Row, *, error: str, retry_in: float | None) -> None:
+    """Back to PENDING after ``retry_in`` seconds, or FAILED (with the reason) when it is ``None``."""
+    values = {"last_error": error[:1000], "updated_at": func.now(), "lease_until": None}
+    if retry_in is None:
+        values["status"] = "FAILED"
+    else:
+        values.update(status="PENDING", next_attempt_at=func.now() + timedelta(seconds=retry_in))
+    await session.execute(update(deliveries).where(_still_ours(row.id, row.attempts)).values(**values))
+
+
+async def list_for_hotel(session: AsyncSession, hotel: str, *, status: str | None, limit: int,
+                         before_id: int | None) -> list[Row]:
+    """Newest first; ``before_id`` is the keyset cursor."""
+    query = select(deliveries).where(deliveries.c.hotel == hotel)
+    if status:
+        query = query.where(deliveries.c.status == status)
+    if before_id is not None:
+        query = query.where(deliveries.c.id < before_id)
+    return list((await session.execute(query.order_by(deliveries.c.id.desc()).limit(limit))).all())
+
+
+async def get_for_update(session: AsyncSession, hotel: str, delivery_id: int) -> Row | None:
+    query = (select(deliveries).where(deliveries.c.hotel == hotel, deliveries.c.id == delivery_id)
+             .with_for_update())
+    return (await session.execute(query)).first()
+
+
+async def requeue(session: AsyncSession, delivery_id: int) -> Row:
+    """FAILED → PENDING with a fresh retry budget; the last error stays until the next attempt."""
+    result = await session.execute(
+        update(deliveries).where(deliveries.c.id == delivery_id)
+        .values(status="PENDING", attempts=0, next_attempt_at=func.now(), updated_at=func.now())
+        .returning(*deliveries.c)
+    )
+    return result.one()

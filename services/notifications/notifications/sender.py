@@ -1,0 +1,72 @@
+"""The sender loop: claim due deliveries, send each outside any transaction, settle it.
+
+A delivery is marked SENDING (with a lease) and committed before the SMTP call, and marked SENT
+after the server accepted it. A process that dies in between leaves the row SENDING; once its lease
+runs out another round sends it again with the same Message-ID. That is the one way an email can
+go out twice, and at most once more per crash; it is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+
+from sqlalchemy.engine import Row
+
+from hotelmate_platform.db import Database
+
+from .adapters import repository
+from .adapters.smtp import SendFailed, build_message
+from .domain.retries import after_failure
+from .settings import NotificationsSettings
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[EmailMessage], Awaitable[None]]
+
+
+class Sender:
+    def __init__(self, db: Database, settings: NotificationsSettings, send: Send) -> None:
+        self.db = db
+        self.settings = settings
+        self.send = send
+
+    async def send_due(self) -> int:
+        """Send every delivery that is due now, batch after batch; returns how many were attempted."""
+        attempted = 0
+        while True:
+            async with self.db.sessions() as session, session.begin():
+                rows = await repository.claim_due(
+                    session, lease_seconds=self.settings.mail_lease_seconds, limit=self.settings.mail_batch_size)
+            for row in rows:
+                await self.deliver(row)
+            attempted += len(rows)
+            if len(rows) < self.settings.mail_batch_size:
+                return attempted
+
+    async def deliver(self, row: Row) -> None:
+        """One SMTP attempt for a claimed row, then SENT, PENDING again later, or FAILED."""
+        try:
+            await self.send(build_message(row, self.settings.mail_from))
+        except SendFailed as exc:
+            await self._failed(row, exc.reason, permanent=exc.permanent)
+            return
+        except Exception as exc:  # a bug or an odd library error still counts as a failed attempt
+            log.exception("delivery %s: unexpected error while sending", row.id)
+            await self._failed(row, f"unexpected: {type(exc).__name__}", permanent=False)
+            return
+        async with self.db.sessions() as session, session.begin():
+            await repository.mark_sent(session, row)
+        log.info("delivery %s (%s, booking %s) sent", row.id, row.template, row.booking_id)
+
+    async def _failed(self, row: Row, reason: str, *, permanent: bool) -> None:
+        outcome = after_failure(row.attempts, self.settings.mail_retry_delays_seconds, permanent=permanent)
+        async with self.db.sessions() as session, session.begin():
+            await repository.mark_failed_attempt(session, row, error=reason, retry_in=outcome.retry_in)
+        if outcome.gives_up:
+            log.error("delivery %s (%s, booking %s) FAILED after %s attempt(s): %s",
+                      row.id, row.template, row.booking_id, row.attempts, reason)
+        else:
+            log.warning("delivery %s (%s, booking %s) attempt %s failed, next in %ss: %s",
+                        row.id, row.template, row.booking_id, row.attempts, outcome.retry_in, reason)

@@ -1,0 +1,24 @@
+"""Settings of the notifications service (env ``HOTELMATE_<FIELD>``; names unique to this service)."""
+
+from hotelmate_platform.settings import ServiceSettings
+
+
+class NotificationsSettings(ServiceSettings):
+    service_name = "notifications"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    # Implicit TLS from the first byte (usually port 465).
+    smtp_use_tls: bool = False
+    # Upgrade a plain connection with STARTTLS (usually port 587).
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = 20.0
+    mail_from: str = "HotelMate <no-reply@hotelmate.local>"
+    # Pause before each new attempt after a failed send; one more failure after the last parks it FAILED.
+    mail_retry_delays_seconds: tuple[float, ...] = (10, 60, 300, 1800, 7200)
+    # How often the sender looks for due deliveries.
+    mail_poll_seconds: float = 1.0
+    # A delivery left SENDING (process died mid-send) is sent again after this long.
+    mail_lease_seconds: float = 120.0
+    mail_batch_size: int = 20
