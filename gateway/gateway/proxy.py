@@ -1,0 +1,107 @@
+"""Forwarding to the owning service: routing, identity headers, upstream failures as problems."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from hotelmate_platform.logs import request_id_var
+from hotelmate_platform.problems import Problem
+
+from .domain.access import AccessDenied, Audience, Route, authorize, route_for
+from .gate import client_address, public_caller, staff_identity
+from .runtime import GatewayRuntime, get_gateway
+
+log = logging.getLogger(__name__)
+
+_HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+    "transfer-encoding", "upgrade", "host", "content-length",
+}
+_NOT_RETURNED = _HOP_BY_HOP | {"x-request-id", "date", "server"}
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.api_route("/api/v1/{rest:path}", methods=METHODS)
+async def forward(request: Request) -> Response:
+    gateway = get_gateway(request)
+    path = request.url.path
+    route = route_for(request.method, path) if _clean(path, request.scope.get("raw_path", b"")) else None
+    if route is None:
+        raise Problem(404, "No such resource.", code="not-found")
+    headers = _upstream_headers(request, gateway, route)
+    return await _send(request, gateway, route, headers)
+
+
+def _clean(path: str, raw_path: bytes) -> bool:
+    """No dot segments, no empty ones, no control characters: no resource has such a path, and what
+    we route must be what the service sees."""
+    raw = raw_path.decode("latin-1").lower()
+    return (not any(seg in (".", "..") for seg in path.split("/")) and "%2e" not in raw and "//" not in path
+            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in path))
+
+
+def _upstream_headers(request: Request, gateway: GatewayRuntime, route: Route) -> list[tuple[str, str]]:
+    extra: list[tuple[str, str]] = []
+    keep_authorization = True
+    if route.audience is Audience.STAFF:
+        identity = staff_identity(request, gateway)
+        try:
+            authorize(identity, route)
+        except AccessDenied as denied:
+            raise Problem(denied.status, denied.detail, code="forbidden" if denied.status == 403 else "not-found")
+        extra = [("X-HotelMate-Staff-Id", identity.staff_id), ("X-HotelMate-Staff-Role", identity.role.value)]
+        keep_authorization = False  # the service trusts the identity headers, not the JWT
+    elif route.audience in (Audience.PUBLIC, Audience.GUEST):
+        public_caller(request, gateway)
+    headers = [
+        (name, value) for name, value in request.headers.items()
+        if name not in _HOP_BY_HOP and not name.startswith("x-hotelmate-") and name != "x-request-id"
+        and not name.startswith("x-forwarded-") and (keep_authorization or name != "authorization")
+    ]
+    forwarded_for = request.headers.get("x-forwarded-for") if gateway.settings.gateway_trust_forwarded_for else None
+    address = client_address(request, gateway)
+    headers += [
+        *extra,
+        ("X-Request-ID", request_id_var.get() or ""),
+        ("X-Forwarded-For", f"{forwarded_for}, {address}" if forwarded_for else address),
+        ("X-Forwarded-Proto", request.url.scheme),
+        ("X-Forwarded-Host", request.headers.get("host", "")),
+    ]
+    return headers
+
+
+async def _send(request: Request, gateway: GatewayRuntime, route: Route, headers) -> Response:
+    body = await request.body()
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    url = gateway.upstream(route.service) + raw_path.decode("latin-1")
+    if query:
+        url += "?" + query.decode("latin-1")
+    upstream_request = gateway.client.build_request(request.method, url, headers=headers, content=body)
+    try:
+        upstream = await gateway.client.send(upstream_request, stream=True)
+        try:
+            content = b"".join([chunk async for chunk in upstream.aiter_raw()])
+        finally:
+            await upstream.aclose()
+    except (httpx.ConnectError, httpx.ConnectTimeout):
+        log.warning("%s unreachable for %s %s", route.service, request.method, request.url.path)
+        raise Problem(503, f"The {route.service} service is unavailable; try again shortly.",
+                      code="service-unavailable", headers={"Retry-After": "5"}) from None
+    except httpx.TimeoutException:
+        log.warning("%s timed out on %s %s", route.service, request.method, request.url.path)
+        raise Problem(504, f"The {route.service} service did not answer in time.", code="upstream-timeout") from None
+    except httpx.TransportError as exc:
+        log.warning("%s failed on %s %s: %s", route.service, request.method, request.url.path, type(exc).__name__)
+        raise Problem(502, f"The {route.service} service failed to answer.", code="bad-gateway") from None
+    response = Response(content=content, status_code=upstream.status_code)
+    response.raw_headers = [
+        (name, value) for name, value in upstream.headers.raw if name.lower().decode() not in _NOT_RETURNED
+    ] + [(b"content-length", str(len(content)).encode())]
+    return response

@@ -1,0 +1,38 @@
+"""The gateway's settings. Env prefix ``HOTELMATE_`` (e.g. ``HOTELMATE_JWT_SECRET``)."""
+
+from hotelmate_platform.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    service_name = "gateway"
+
+    # Staff identity. An empty secret makes a random one per process (tokens die with it).
+    jwt_secret: str = ""
+    jwt_ttl_seconds: int = 900
+    admin_email: str = ""
+    admin_password: str = ""
+
+    # Limits. Buckets hold `burst` tokens and refill at `per_minute`; in memory, per process.
+    gateway_public_rate_per_minute: float = 600
+    gateway_public_burst: int = 120
+    gateway_staff_rate_per_minute: float = 1200
+    gateway_staff_burst: int = 240
+    gateway_login_account_per_minute: float = 5
+    gateway_login_account_burst: int = 5
+    gateway_login_address_per_minute: float = 20
+    gateway_login_address_burst: int = 20
+    gateway_max_body_bytes: int = 1_048_576
+    # Take the client address from X-Forwarded-For (only behind a proxy you trust).
+    gateway_trust_forwarded_for: bool = False
+
+    # Upstream services.
+    gateway_upstream_timeout_seconds: float = 10.0
+    gateway_upstream_connect_seconds: float = 2.0
+    gateway_openapi_cache_seconds: float = 10.0
+
+    # Comma-separated origins allowed by CORS; empty = no CORS headers.
+    gateway_cors_origins: str = ""
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.gateway_cors_origins.split(",") if o.strip()]
