@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 
 from hotelmate_platform.problems import Problem
 from hotelmate_platform.service import Runtime, get_runtime
@@ -47,7 +47,7 @@ async def list_notifications(
 @router.post("/{notification_id}/retry", status_code=202, response_model=NotificationView)
 async def retry_notification(
     hotel: str,
-    notification_id: int,
+    notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     runtime: Runtime = Depends(get_runtime),
     staff_id: Annotated[str | None, Header(alias="X-HotelMate-Staff-Id")] = None,
 ) -> NotificationView:
