@@ -1,10 +1,27 @@
 """The inventory service: catalogue, availability, quotes, holds and room assignments."""
 
+from functools import partial
 from pathlib import Path
 
-from hotelmate_platform.service import create_service_app
+from hotelmate_platform.service import Runtime, create_service_app
+from hotelmate_platform.tasks import every
 
+from .api import internal, public, staff
+from .handlers import HANDLERS, expire_lapsed_holds
 from .settings import InventorySettings
 
 settings = InventorySettings()
-app = create_service_app(settings, migrations_dir=Path(__file__).resolve().parent.parent / "migrations")
+
+
+async def start_sweeper(runtime: Runtime) -> None:
+    """Releases lapsed holds durably (they already stopped counting at their expiry instant)."""
+    runtime.start("hold-sweeper", partial(every, runtime.settings.sweep_seconds, partial(expire_lapsed_holds, runtime.db)))
+
+
+app = create_service_app(
+    settings,
+    migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
+    routers=[public.router, staff.router, internal.router],
+    handlers=HANDLERS,
+    on_start=[start_sweeper],
+)

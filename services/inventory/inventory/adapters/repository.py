@@ -1,0 +1,192 @@
+"""SQL of the inventory service (SQLAlchemy Core text over the async session).
+
+A hold "takes a room" on a night when it is COMMITTED, or HELD with ``expires_at > now()``: an
+expired hold stops counting at its expiry instant, whatever the sweeper has done.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Text
+
+from hotelmate_contracts import CancellationPolicy, HotelProfile
+
+from ..domain.pricing import Promo, RoomTypeRules, Tax
+
+# statement_timestamp(), not now(): the instant of the count, after any lock wait (now() is the transaction's start).
+TAKES_ROOM = "(h.status = 'COMMITTED' OR (h.status = 'HELD' AND h.expires_at > statement_timestamp()))"
+
+
+def hotel_profile(row: Any) -> HotelProfile:
+    return HotelProfile(
+        slug=row.slug, name=row.name, timezone=row.timezone, currency=row.currency.strip(),
+        check_in_time=row.check_in_time, check_out_time=row.check_out_time, hold_minutes=row.hold_minutes,
+        approval_hours=row.approval_hours, staff_email=row.staff_email,
+    )
+
+
+def cancellation_policy(row: Any) -> CancellationPolicy:
+    value = None if row.penalty_value is None else str(row.penalty_value.normalize())
+    return CancellationPolicy(free_until_hours=row.free_until_hours, penalty=row.penalty, value=value)
+
+
+async def get_hotel(session: AsyncSession, slug: str) -> Any | None:
+    return (await session.execute(text("SELECT * FROM hotels WHERE slug = :s"), {"s": slug})).first()
+
+
+async def room_types(session: AsyncSession, hotel: str) -> list[Any]:
+    """Room types of ``hotel`` with their count of in-service rooms."""
+    sql = text("""
+        SELECT rt.*, (SELECT count(*) FROM rooms r WHERE r.hotel = rt.hotel AND r.room_type = rt.code
+                      AND r.in_service) AS sellable
+        FROM room_types rt WHERE rt.hotel = :h ORDER BY rt.code""")
+    return list((await session.execute(sql, {"h": hotel})).all())
+
+
+async def room_type(session: AsyncSession, hotel: str, code: str) -> Any | None:
+    sql = text("SELECT * FROM room_types WHERE hotel = :h AND code = :c")
+    return (await session.execute(sql, {"h": hotel, "c": code})).first()
+
+
+async def rates_between(session: AsyncSession, hotel: str, start: date, end: date, room_type: str | None = None) -> dict[str, dict[date, Decimal]]:
+    """Nightly rates on nights ``start`` <= night < ``end``, by room type (one query)."""
+    sql = "SELECT room_type, night, price FROM nightly_rates WHERE hotel = :h AND night >= :a AND night < :b"
+    params: dict[str, Any] = {"h": hotel, "a": start, "b": end}
+    if room_type is not None:
+        sql += " AND room_type = :rt"
+        params["rt"] = room_type
+    out: dict[str, dict[date, Decimal]] = {}
+    for rt, night, price in (await session.execute(text(sql), params)).all():
+        out.setdefault(rt, {})[night] = price
+    return out
+
+
+def rules_of(row: Any, rates: dict[str, dict[date, Decimal]]) -> RoomTypeRules:
+    return RoomTypeRules(code=row.code, max_adults=row.max_adults, max_children=row.max_children,
+                         base_rate=row.base_rate, rates=rates.get(row.code, {}))
+
+
+async def taxes(session: AsyncSession, hotel: str) -> list[Tax]:
+    rows = await session.execute(text("SELECT * FROM taxes WHERE hotel = :h ORDER BY position"), {"h": hotel})
+    return [Tax(code=r.code, name=r.name, kind=r.kind, value=r.value) for r in rows]
+
+
+async def promo(session: AsyncSession, hotel: str, code: str, *, lock: bool = False) -> Promo | None:
+    sql = "SELECT * FROM promo_codes WHERE hotel = :h AND code = :c" + (" FOR UPDATE" if lock else "")
+    r = (await session.execute(text(sql), {"h": hotel, "c": code})).first()
+    if r is None:
+        return None
+    return Promo(code=r.code, percent_off=r.percent_off, amount_off=r.amount_off, valid_from=r.valid_from,
+                 valid_to=r.valid_to, min_nights=r.min_nights, room_types=tuple(r.room_types) if r.room_types else None,
+                 max_redemptions=r.max_redemptions, active=r.active)
+
+
+async def promo_redemptions(session: AsyncSession, hotel: str, code: str) -> int:
+    sql = text(f"SELECT count(*) FROM holds h WHERE h.hotel = :h AND h.promo_code = :c AND {TAKES_ROOM}")
+    return (await session.execute(sql, {"h": hotel, "c": code})).scalar_one()
+
+
+async def busiest_night_per_type(session: AsyncSession, hotel: str, start: date, end: date) -> dict[str, int]:
+    """For each room type, the most rooms taken on any night of [start, end) (one query)."""
+    sql = text(f"""
+        SELECT room_type, max(taken) FROM (
+            SELECT h.room_type, d.night, count(*) AS taken
+            FROM holds h
+            JOIN LATERAL generate_series(greatest(h.check_in, :a), least(h.check_out, :b) - 1, interval '1 day')
+                 AS d(night) ON true
+            WHERE h.hotel = :h AND h.check_in < :b AND h.check_out > :a AND {TAKES_ROOM}
+            GROUP BY h.room_type, d.night) per_night
+        GROUP BY room_type""")
+    return dict((await session.execute(sql, {"h": hotel, "a": start, "b": end})).all())
+
+
+async def lock_room_type(session: AsyncSession, hotel: str, code: str) -> Any | None:
+    """Serialise hold decisions per room type across every replica (row lock until commit)."""
+    sql = text("SELECT * FROM room_types WHERE hotel = :h AND code = :c FOR UPDATE")
+    return (await session.execute(sql, {"h": hotel, "c": code})).first()
+
+
+async def sellable_rooms(session: AsyncSession, hotel: str, room_type: str) -> int:
+    sql = text("SELECT count(*) FROM rooms WHERE hotel = :h AND room_type = :rt AND in_service")
+    return (await session.execute(sql, {"h": hotel, "rt": room_type})).scalar_one()
+
+
+async def busiest_night(session: AsyncSession, hotel: str, room_type: str, start: date, end: date,
+                        excluding: str | None = None) -> int:
+    sql = text(f"""
+        SELECT coalesce(max(taken), 0) FROM (
+            SELECT count(h.booking_id) AS taken
+            FROM generate_series(CAST(:a AS date), CAST(:b AS date) - 1, interval '1 day') AS d(night)
+            JOIN holds h ON h.hotel = :h AND h.room_type = :rt AND h.check_in <= d.night AND h.check_out > d.night
+                 AND {TAKES_ROOM} AND h.booking_id IS DISTINCT FROM :x
+            GROUP BY d.night) per_night""")
+    params = {"h": hotel, "rt": room_type, "a": start, "b": end, "x": excluding}
+    return (await session.execute(sql, params)).scalar_one()
+
+
+async def get_hold(session: AsyncSession, booking_id: str, *, lock: bool = False) -> Any | None:
+    sql = "SELECT * FROM holds WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")
+    return (await session.execute(text(sql), {"b": booking_id})).first()
+
+
+async def holds_by_ids(session: AsyncSession, booking_ids: list[str]) -> list[Any]:
+    sql = text("SELECT * FROM holds WHERE booking_id = ANY(:ids) ORDER BY booking_id").bindparams(
+        bindparam("ids", type_=ARRAY(Text)))
+    return list((await session.execute(sql, {"ids": booking_ids})).all())
+
+
+async def insert_hold(session: AsyncSession, **values: Any) -> None:
+    values["quote"] = json.dumps(values["quote"])
+    sql = text("""
+        INSERT INTO holds (booking_id, hotel, room_type, check_in, check_out, adults, children, promo_code,
+                           status, expires_at, quote, total, currency)
+        VALUES (:booking_id, :hotel, :room_type, :check_in, :check_out, :adults, :children, :promo_code,
+                'HELD', :expires_at, CAST(:quote AS jsonb), :total, :currency)""")
+    await session.execute(sql, values)
+
+
+async def insert_tombstone(session: AsyncSession, booking_id: str, hotel: str, reason: str) -> None:
+    sql = text("INSERT INTO holds (booking_id, hotel, status, reason) VALUES (:b, :h, 'RELEASED', :r) "
+               "ON CONFLICT (booking_id) DO NOTHING")
+    await session.execute(sql, {"b": booking_id, "h": hotel, "r": reason})
+
+
+async def set_hold(session: AsyncSession, booking_id: str, **values: Any) -> None:
+    assignments = ", ".join(f"{k} = :{k}" for k in values)
+    sql = text(f"UPDATE holds SET {assignments}, updated_at = now() WHERE booking_id = :booking_id")
+    await session.execute(sql, {**values, "booking_id": booking_id})
+
+
+async def delete_assignment(session: AsyncSession, booking_id: str) -> int:
+    result = await session.execute(text("DELETE FROM room_assignments WHERE booking_id = :b"), {"b": booking_id})
+    return result.rowcount
+
+
+async def lapsed_holds(session: AsyncSession, limit: int) -> list[Any]:
+    """HELD holds past their expiry, locked for this sweeper (other replicas skip them)."""
+    sql = text("""SELECT booking_id, hotel FROM holds WHERE status = 'HELD' AND expires_at <= now()
+                  ORDER BY expires_at LIMIT :n FOR UPDATE SKIP LOCKED""")
+    return list((await session.execute(sql, {"n": limit})).all())
+
+
+async def occupancy(session: AsyncSession, hotel: str, start: date, end: date) -> list[Any]:
+    """Per room type and date in [start, end]: sellable, sold, held (one query)."""
+    sql = text("""
+        SELECT rt.code AS room_type, d.night::date AS date,
+               (SELECT count(*) FROM rooms r WHERE r.hotel = rt.hotel AND r.room_type = rt.code AND r.in_service) AS sellable,
+               count(h.booking_id) FILTER (WHERE h.status = 'COMMITTED') AS sold,
+               count(h.booking_id) FILTER (WHERE h.status = 'HELD') AS held
+        FROM room_types rt
+        CROSS JOIN generate_series(CAST(:a AS date), CAST(:b AS date), interval '1 day') AS d(night)
+        LEFT JOIN holds h ON h.hotel = rt.hotel AND h.room_type = rt.code AND h.check_in <= d.night
+             AND h.check_out > d.night AND (h.status = 'COMMITTED' OR (h.status = 'HELD' AND h.expires_at > now()))
+        WHERE rt.hotel = :h
+        GROUP BY rt.hotel, rt.code, d.night ORDER BY rt.code, d.night""")
+    return list((await session.execute(sql, {"h": hotel, "a": start, "b": end})).all())

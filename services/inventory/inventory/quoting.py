@@ -1,0 +1,86 @@
+"""Availability and quotes: load what pricing needs in a fixed number of queries, then price.
+
+Availability issues exactly five queries whatever the stay length and the number of room types:
+hotel, room types with their sellable counts, nightly rates, taxes, busiest night per room type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotelmate_contracts import HotelProfile, Quote
+
+from .adapters import repository as repo
+from .domain.errors import InvalidInput, NotFound
+from .domain.pricing import Stay, check_promo, fits_party, price_stay, validate_party, validate_stay_dates
+
+
+def hotel_today(hotel: Any, now: datetime | None = None) -> date:
+    return (now or datetime.now(ZoneInfo(hotel.timezone))).astimezone(ZoneInfo(hotel.timezone)).date()
+
+
+async def require_hotel(session: AsyncSession, slug: str) -> Any:
+    hotel = await repo.get_hotel(session, slug)
+    if hotel is None:
+        raise NotFound(f"unknown hotel {slug}")
+    return hotel
+
+
+async def availability(session: AsyncSession, slug: str, check_in: date, check_out: date, adults: int, children: int) -> dict:
+    """SPEC §5 availability answer: room types that fit the party, rooms free on every night."""
+    hotel = await require_hotel(session, slug)
+    validate_stay_dates(check_in, check_out, hotel_today(hotel))
+    if adults < 1 or children < 0:
+        raise InvalidInput([("adults" if adults < 1 else "children", "party out of range")])
+    currency = hotel.currency.strip()
+    types = await repo.room_types(session, slug)
+    rates = await repo.rates_between(session, slug, check_in, check_out)
+    taxes = await repo.taxes(session, slug)
+    taken = await repo.busiest_night_per_type(session, slug, check_in, check_out)
+    policy = repo.cancellation_policy(hotel)
+    offered = []
+    for row in types:
+        rules = repo.rules_of(row, rates)
+        if not fits_party(rules, adults, children):
+            continue
+        quote = price_stay(rules, Stay(row.code, check_in, check_out, adults, children), currency=currency,
+                           taxes=taxes, policy=policy)
+        offered.append({
+            "code": row.code, "name": row.name, "available": max(row.sellable - taken.get(row.code, 0), 0),
+            "nights": [n.model_dump(mode="json") for n in quote.nights], "total": quote.total.model_dump(mode="json"),
+        })
+    return {"room_types": offered}
+
+
+@dataclass
+class PricedStay:
+    hotel: Any
+    profile: HotelProfile
+    quote: Quote
+    sellable: int | None = None
+
+
+async def quote_stay(session: AsyncSession, slug: str, stay: Stay, promo_code: str | None, *,
+                     lock: bool = False, now: datetime | None = None) -> PricedStay:
+    """Validate ``stay`` and price it. With ``lock`` the room type row is locked (placing a hold)."""
+    hotel = await require_hotel(session, slug)
+    validate_stay_dates(stay.check_in, stay.check_out, hotel_today(hotel, now))
+    row = await (repo.lock_room_type(session, slug, stay.room_type) if lock else repo.room_type(session, slug, stay.room_type))
+    if row is None:
+        raise NotFound(f"unknown room type {stay.room_type}")
+    rates = await repo.rates_between(session, slug, stay.check_in, stay.check_out, stay.room_type)
+    rules = repo.rules_of(row, rates)
+    validate_party(rules, stay.adults, stay.children)
+    promo = None
+    if promo_code:
+        found = await repo.promo(session, slug, promo_code, lock=lock)
+        redeemed = await repo.promo_redemptions(session, slug, promo_code) if found and found.max_redemptions is not None else 0
+        promo = check_promo(found, promo_code, stay, redeemed)
+    quote = price_stay(rules, stay, currency=hotel.currency.strip(), taxes=await repo.taxes(session, slug),
+                       policy=repo.cancellation_policy(hotel), promo=promo)
+    return PricedStay(hotel=hotel, profile=repo.hotel_profile(hotel), quote=quote)
