@@ -1,0 +1,144 @@
+"""SQL for payments, their operations and stored Stripe events. Every function takes an open session."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..domain.model import PaymentState, Status
+
+_STATE_FIELDS = ("status", "closed", "flagged", "flag_reason", "captured_minor", "refunded_minor")
+
+
+async def insert_payment(session: AsyncSession, **row: Any) -> bool:
+    result = await session.execute(text("""
+        INSERT INTO payments (booking_id, hotel, currency, amount_minor, checkout_expires_at, return_url,
+                              description, customer_email)
+        VALUES (:booking_id, :hotel, :currency, :amount_minor, :checkout_expires_at, :return_url,
+                :description, :customer_email)
+        ON CONFLICT (booking_id) DO NOTHING"""), row)
+    return result.rowcount == 1
+
+
+async def get_payment(session: AsyncSession, booking_id: str, *, lock: bool = False) -> dict | None:
+    sql = "SELECT * FROM payments WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")
+    row = (await session.execute(text(sql), {"b": booking_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_payments(session: AsyncSession, booking_ids: list[str]) -> list[dict]:
+    rows = await session.execute(text("SELECT * FROM payments WHERE booking_id = ANY(:ids) ORDER BY booking_id"),
+                                 {"ids": booking_ids})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def find_booking_id(session: AsyncSession, *, intent_id: str | None, session_id: str | None) -> str | None:
+    row = (await session.execute(text("""
+        SELECT booking_id FROM payments
+        WHERE (payment_intent_id = :pi AND :pi IS NOT NULL) OR (checkout_session_id = :cs AND :cs IS NOT NULL)
+        LIMIT 1"""), {"pi": intent_id, "cs": session_id})).first()
+    return row[0] if row else None
+
+
+def state_of(row: dict) -> PaymentState:
+    return PaymentState(status=Status(row["status"]), amount_minor=row["amount_minor"], currency=row["currency"],
+                        closed=row["closed"], flagged=row["flagged"], flag_reason=row["flag_reason"],
+                        captured_minor=row["captured_minor"], refunded_minor=row["refunded_minor"])
+
+
+async def update_payment(session: AsyncSession, booking_id: str, state: PaymentState | None = None,
+                         **fields: Any) -> None:
+    values = {k: v for k, v in asdict(state).items() if k in _STATE_FIELDS} if state else {}
+    values.update(fields)
+    if "status" in values:
+        values["status"] = str(values["status"])
+    assignments = ", ".join(f"{k} = :{k}" for k in values)
+    await session.execute(text(f"UPDATE payments SET {assignments}, updated_at = now() WHERE booking_id = :_b"),
+                          {**values, "_b": booking_id})
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+async def add_operation(session: AsyncSession, booking_id: str, op_key: str, kind: str, *,
+                        amount_minor: int | None = None, reason: str | None = None,
+                        retry_failed: bool = False) -> bool:
+    """One operation per (booking, op_key); ``retry_failed`` puts a FAILED one back in the queue."""
+    on_conflict = ("DO UPDATE SET status = 'PENDING', attempts = 0, next_attempt_at = now(), finished_at = NULL "
+                   "WHERE payment_operations.status = 'FAILED'") if retry_failed else "DO NOTHING"
+    result = await session.execute(text(f"""
+        INSERT INTO payment_operations (booking_id, op_key, kind, amount_minor, reason)
+        VALUES (:b, :k, :kind, :a, :r) ON CONFLICT (booking_id, op_key) {on_conflict}"""),
+        {"b": booking_id, "k": op_key, "kind": kind, "a": amount_minor, "r": reason})
+    return result.rowcount == 1
+
+
+async def arm_void(session: AsyncSession, booking_id: str, reason: str) -> None:
+    """Make sure a void will run (again): an authorisation may appear after an earlier void finished."""
+    await session.execute(text("""
+        INSERT INTO payment_operations (booking_id, op_key, kind, reason) VALUES (:b, 'void', 'VOID', :r)
+        ON CONFLICT (booking_id, op_key) DO UPDATE
+        SET status = 'PENDING', next_attempt_at = now(), attempts = 0, finished_at = NULL
+        WHERE payment_operations.status <> 'PENDING'"""), {"b": booking_id, "r": reason})
+
+
+async def claim_due(session: AsyncSession, table: str, limit: int, lease_seconds: float) -> list[dict]:
+    """Take up to ``limit`` due rows of ``payment_operations`` or ``stripe_events`` for ``lease_seconds``.
+
+    ``SKIP LOCKED`` lets several replicas claim side by side; the lease (moving ``next_attempt_at``)
+    means a worker that dies mid-call leaves the row to be taken over, with the same idempotency key.
+    """
+    pending = "status = 'PENDING'" if table == "payment_operations" else "processed_at IS NULL"
+    rows = await session.execute(text(f"""
+        UPDATE {table} SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => :lease)
+        WHERE id IN (SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at LIMIT :n FOR UPDATE SKIP LOCKED)
+        RETURNING *"""), {"n": limit, "lease": lease_seconds})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def finish_operation(session: AsyncSession, op_id: int, status: str, error: str | None = None) -> None:
+    await session.execute(text("""
+        UPDATE payment_operations SET status = :s, last_error = :e, finished_at = now() WHERE id = :id"""),
+        {"id": op_id, "s": status, "e": error})
+
+
+async def postpone(session: AsyncSession, table: str, row_id: Any, delay_seconds: float, error: str) -> None:
+    await session.execute(text(f"""
+        UPDATE {table} SET next_attempt_at = now() + make_interval(secs => :d), last_error = :e WHERE id = :id"""),
+        {"id": row_id, "d": delay_seconds, "e": error[:500]})
+
+
+async def operations_of(session: AsyncSession, booking_id: str) -> list[dict]:
+    rows = await session.execute(text("SELECT * FROM payment_operations WHERE booking_id = :b ORDER BY id"),
+                                 {"b": booking_id})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def refunded_by_operations(session: AsyncSession, booking_id: str) -> int:
+    row = (await session.execute(text("""
+        SELECT coalesce(sum(amount_minor), 0) FROM payment_operations
+        WHERE booking_id = :b AND kind = 'REFUND' AND status = 'DONE'"""), {"b": booking_id})).first()
+    return int(row[0])
+
+
+# --- stored Stripe events -----------------------------------------------------------------------
+
+async def store_event(session: AsyncSession, event_id: str, event_type: str, payload: bytes) -> bool:
+    result = await session.execute(text("""
+        INSERT INTO stripe_events (id, type, payload) VALUES (:id, :t, CAST(:p AS jsonb))
+        ON CONFLICT (id) DO NOTHING"""), {"id": event_id, "t": event_type, "p": payload.decode("utf-8")})
+    return result.rowcount == 1
+
+
+async def mark_event_processed(session: AsyncSession, event_id: str, note: str | None = None) -> None:
+    await session.execute(text("UPDATE stripe_events SET processed_at = now(), last_error = :n WHERE id = :id"),
+                          {"id": event_id, "n": note})
+
+
+def event_payload(row: dict) -> dict:
+    payload = row["payload"]
+    return json.loads(payload) if isinstance(payload, str) else payload

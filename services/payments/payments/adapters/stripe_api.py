@@ -1,0 +1,90 @@
+"""The official ``stripe`` SDK, configured from settings, and the few calls payments makes.
+
+Every mutation carries an idempotency key from (booking, operation). Errors are sorted into
+:class:`StripeUnavailable` (retry later with the same key) and :class:`StripeRefused` (a clean,
+final answer such as a decline or an expired authorisation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+from ..domain.model import IntentSnapshot
+from ..settings import PaymentsSettings
+
+
+class StripeUnavailable(Exception):
+    """Network error, timeout, 5xx, rate limit or a concurrent request with the same key."""
+
+
+class StripeRefused(Exception):
+    """Stripe answered no for good (4xx other than rate limits); ``code`` is Stripe's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def build_client(settings: PaymentsSettings) -> stripe.StripeClient:
+    base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+    return stripe.StripeClient(
+        settings.stripe_api_key,
+        base_addresses=base,
+        max_network_retries=settings.stripe_max_network_retries,
+        http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds),
+    )
+
+
+def _translate(exc: stripe.StripeError) -> Exception:
+    status = exc.http_status or 0
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)) or status >= 500 or status in (409, 429):
+        return StripeUnavailable(f"{type(exc).__name__} {status}")
+    code = getattr(exc, "code", None) or type(exc).__name__
+    return StripeRefused(str(code), exc.user_message or str(exc)[:200])
+
+
+class StripeApi:
+    """The calls payments makes, async, each with its idempotency key."""
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self.client = client
+
+    async def _call(self, fn, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return (await fn(*args, **kwargs)).to_dict()  # plain dicts from here on
+        except stripe.StripeError as exc:
+            raise _translate(exc) from None
+
+    async def create_checkout_session(self, params: dict, key: str) -> Any:
+        return await self._call(self.client.v1.checkout.sessions.create_async, params, {"idempotency_key": key})
+
+    async def retrieve_session(self, session_id: str) -> Any:
+        return await self._call(self.client.v1.checkout.sessions.retrieve_async, session_id)
+
+    async def expire_session(self, session_id: str, key: str) -> Any:
+        return await self._call(self.client.v1.checkout.sessions.expire_async, session_id, None,
+                                {"idempotency_key": key})
+
+    async def retrieve_intent(self, intent_id: str) -> Any:
+        return await self._call(self.client.v1.payment_intents.retrieve_async, intent_id)
+
+    async def capture(self, intent_id: str, key: str) -> Any:
+        return await self._call(self.client.v1.payment_intents.capture_async, intent_id, None,
+                                {"idempotency_key": key})
+
+    async def cancel(self, intent_id: str, key: str) -> Any:
+        return await self._call(self.client.v1.payment_intents.cancel_async, intent_id, None,
+                                {"idempotency_key": key})
+
+    async def refund(self, intent_id: str, amount_minor: int, key: str) -> Any:
+        params = {"payment_intent": intent_id, "amount": amount_minor}
+        return await self._call(self.client.v1.refunds.create_async, params, {"idempotency_key": key})
+
+
+def snapshot(intent: Any) -> IntentSnapshot:
+    """A PaymentIntent (as a dict) as the domain sees it."""
+    get = intent.get
+    return IntentSnapshot(status=get("status"), amount=int(get("amount") or 0), currency=str(get("currency") or ""),
+                          amount_received=int(get("amount_received") or 0))

@@ -1,0 +1,80 @@
+"""``POST /webhooks/stripe`` (and ``/api/v1/webhooks/stripe``): verify, store, answer. Nothing else.
+
+The signature is checked on the raw bytes; the event is stored (unique by id) before ``200``;
+a storage failure answers ``503`` so Stripe retries. Processing happens in ``payments.webhooks``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import stripe
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from hotelmate_platform.problems import Problem
+from hotelmate_platform.service import Runtime, get_runtime
+
+from ..adapters import repository as repo
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["webhooks"])
+
+
+class TokenBucket:
+    """A process-wide rate limit: ``rate`` requests a second, bursts up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"Webhook bodies are limited to {limit} bytes.", code="payload-too-large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Problem(413, f"Webhook bodies are limited to {limit} bytes.", code="payload-too-large")
+    return bytes(body)
+
+
+@router.post("/webhooks/stripe", include_in_schema=False)
+@router.post("/api/v1/webhooks/stripe", summary="Stripe's webhook (signed)")
+async def receive_stripe_event(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict:
+    settings = runtime.settings
+    if not runtime.extras["webhook_limiter"].take():
+        raise Problem(429, "Too many webhook deliveries; retry later.", code="rate-limited",
+                      headers={"Retry-After": "1"})
+    body = await read_limited(request, settings.stripe_webhook_max_bytes)
+    try:
+        stripe.WebhookSignature.verify_header(body, request.headers.get("stripe-signature"),
+                                              settings.stripe_webhook_secret,
+                                              settings.stripe_webhook_tolerance_seconds)
+        event = json.loads(body)
+        event_id, event_type = str(event["id"]), str(event["type"])
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        log.warning("stripe webhook rejected: bad signature, stale timestamp or malformed body")
+        raise Problem(400, "Invalid Stripe signature or payload.", code="invalid-signature") from None
+    try:
+        async with runtime.db.unit_of_work() as uow:
+            stored = await repo.store_event(uow.session, event_id, event_type, body)
+    except (SQLAlchemyError, OSError):
+        log.exception("could not store stripe event %s", event_id)
+        raise Problem(503, "The event could not be stored; retry.", code="storage-unavailable") from None
+    if stored:
+        runtime.extras["event_processor"].wakeup.set()
+    return {"received": True, "duplicate": not stored}

@@ -1,0 +1,24 @@
+from hotelmate_platform.settings import ServiceSettings
+
+
+class PaymentsSettings(ServiceSettings):
+    """Payments' own settings (``HOTELMATE_<NAME>``); names are unique to this service."""
+
+    service_name = "payments"
+    stripe_api_key: str = "sk_test_emulator"
+    # Empty = the real Stripe API; the default is the project's emulator.
+    stripe_api_base: str = "http://127.0.0.1:12111"
+    stripe_webhook_secret: str = "whsec_hotelmate_dev"
+    stripe_webhook_tolerance_seconds: int = 300
+    stripe_timeout_seconds: float = 10.0
+    # Retries inside one SDK call (same idempotency key); the operation worker retries on top.
+    stripe_max_network_retries: int = 1
+    stripe_retry_delays_ms: tuple[int, ...] = (500, 2000, 10000, 30000, 60000)
+    stripe_operation_max_attempts: int = 12
+    # How long a claimed operation or event is leased before another worker may take it over.
+    payments_lease_seconds: float = 60.0
+    payments_worker_poll_seconds: float = 0.2
+    payments_worker_batch: int = 16
+    stripe_webhook_max_bytes: int = 256 * 1024
+    stripe_webhook_rate_per_second: float = 200.0
+    stripe_webhook_rate_burst: int = 400

@@ -1,0 +1,134 @@
+"""Processing stored Stripe events. A worker claims unprocessed events (``SKIP LOCKED``), asks
+Stripe for the PaymentIntent's current state outside any transaction, then under a row lock on the
+payment applies it with the domain's monotonic rules and marks the event processed, in one
+transaction. Duplicates, any order of arrival and a concurrent capture therefore give one end state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+from hotelmate_contracts.saga import PaymentFailed
+from hotelmate_platform.db import Database
+
+from .adapters import repository as repo
+from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, snapshot
+from .domain.model import MONEY_TAKEN, Outcome, Status, observe_closed_unpaid, observe_intent, observe_refunds
+from .recording import apply_outcome
+from .settings import PaymentsSettings
+
+log = logging.getLogger(__name__)
+
+HANDLED = {
+    "checkout.session.completed", "checkout.session.expired", "checkout.session.async_payment_failed",
+    "checkout.session.async_payment_succeeded", "payment_intent.amount_capturable_updated",
+    "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.succeeded", "charge.refunded",
+}
+DECLINES = {"payment_intent.payment_failed", "checkout.session.async_payment_failed"}
+
+
+def references(obj: dict) -> tuple[str | None, str | None, str | None]:
+    """(booking id, PaymentIntent id, Checkout Session id) named by an event's object."""
+    metadata = obj.get("metadata") or {}
+    kind = obj.get("object")
+    if kind == "checkout.session":
+        booking = metadata.get("booking_id") or obj.get("client_reference_id")
+        return booking, _id(obj.get("payment_intent")), obj.get("id")
+    if kind == "payment_intent":
+        return metadata.get("booking_id"), obj.get("id"), None
+    if kind == "charge":
+        return metadata.get("booking_id"), _id(obj.get("payment_intent")), None
+    return None, None, None
+
+
+def _id(value) -> str | None:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def decline_reason(obj: dict) -> str:
+    error = obj.get("last_payment_error") or {}
+    return str(error.get("decline_code") or error.get("code") or "card declined")
+
+
+def stray_intent(state, intent: dict) -> Outcome:
+    """A second PaymentIntent for a booking that already has one: never announced; voided if authorised."""
+    if intent.get("status") != "requires_capture":
+        return Outcome(state)
+    reason = state.flag_reason or "a second authorisation for the booking"
+    return Outcome(replace(state, flagged=True, flag_reason=reason), void_needed=True)
+
+
+class EventProcessor:
+    def __init__(self, db: Database, stripe_api: StripeApi, settings: PaymentsSettings) -> None:
+        self.db, self.stripe, self.settings = db, stripe_api, settings
+        self.wakeup = asyncio.Event()
+
+    async def run_once(self) -> int:
+        async with self.db.unit_of_work() as uow:
+            rows = await repo.claim_due(uow.session, "stripe_events", self.settings.payments_worker_batch,
+                                        self.settings.payments_lease_seconds)
+        await asyncio.gather(*(self.process(row) for row in rows))
+        return len(rows)
+
+    async def run_forever(self) -> None:
+        while True:
+            if not await self.run_once():
+                self.wakeup.clear()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), self.settings.payments_worker_poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def process(self, row: dict) -> None:
+        try:
+            await self._handle(row["id"], row["type"], repo.event_payload(row)["data"]["object"])
+        except Exception as exc:  # noqa: BLE001 - the stored event stays; it is tried again later
+            if not isinstance(exc, (StripeUnavailable, StripeRefused)):
+                log.exception("stripe event %s (%s) crashed", row["id"], row["type"])
+            delays = self.settings.stripe_retry_delays_ms
+            delay = delays[min(row["attempts"], len(delays)) - 1] / 1000
+            log.warning("stripe event %s (%s) postponed %.1fs: %s", row["id"], row["type"], delay, exc)
+            async with self.db.unit_of_work() as uow:
+                await repo.postpone(uow.session, "stripe_events", row["id"], delay, str(exc))
+
+    async def _handle(self, event_id: str, event_type: str, obj: dict) -> None:
+        if event_type not in HANDLED:
+            log.info("stripe event %s (%s) acknowledged, nothing to do", event_id, event_type)
+            async with self.db.unit_of_work() as uow:
+                await repo.mark_event_processed(uow.session, event_id, "ignored")
+            return
+        booking_id, intent_id, session_id = references(obj)
+        # Order-independent: the event is a hint, Stripe's current PaymentIntent is the fact.
+        intent = await self.stripe.retrieve_intent(intent_id) if intent_id and event_type != "charge.refunded" else None
+        async with self.db.unit_of_work() as uow:
+            if booking_id is None:
+                booking_id = await repo.find_booking_id(uow.session, intent_id=intent_id, session_id=session_id)
+            row = await repo.get_payment(uow.session, booking_id, lock=True) if booking_id else None
+            if row is None:
+                log.warning("stripe event %s (%s) names no known payment", event_id, event_type)
+                await repo.mark_event_processed(uow.session, event_id, "unknown payment")
+                return
+            fields = {}
+            if session_id and not row["checkout_session_id"]:
+                fields["checkout_session_id"] = session_id
+            state = repo.state_of(row)
+            if event_type == "charge.refunded":
+                refunded = int(obj.get("amount_refunded") or 0)
+                outcome = Outcome(observe_refunds(state, refunded) if state.status in MONEY_TAKEN else state)
+            elif intent is not None and row["payment_intent_id"] not in (None, intent_id):
+                outcome = stray_intent(state, intent)
+            elif intent is not None:
+                outcome = observe_intent(state, snapshot(intent))
+            else:
+                outcome = Outcome(state)
+            if event_type == "checkout.session.expired" and outcome.state.status in (Status.NONE, Status.CHECKOUT_OPEN):
+                later = observe_closed_unpaid(outcome.state)
+                outcome = Outcome(later.state, outcome.announce + later.announce, outcome.void_needed)
+            if event_type in DECLINES and outcome.state.status is Status.CHECKOUT_OPEN and not state.closed:
+                uow.publish(PaymentFailed(booking_id=booking_id, stage="AUTHORIZATION", reason=decline_reason(obj)))
+            if intent_id and not row["payment_intent_id"] and not outcome.void_needed:
+                fields["payment_intent_id"] = intent_id
+            await apply_outcome(uow, row, outcome, intent_id=intent_id, **fields)
+            await repo.mark_event_processed(uow.session, event_id)

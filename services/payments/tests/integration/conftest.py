@@ -1,0 +1,178 @@
+"""The Stripe emulator and the payments service as real processes (real PostgreSQL and RabbitMQ),
+a test queue on the bus to watch what payments announces, and helpers that read like the saga."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import aio_pika
+import httpx
+import pytest
+import stripe
+from sqlalchemy import text
+
+from hotelmate_contracts import Envelope, Money, wrap
+from hotelmate_contracts.saga import RequestCheckout
+from hotelmate_platform.db import Database
+from hotelmate_platform.messaging import Bus
+from hotelmate_platform.settings import PlatformSettings
+
+WEBHOOK_SECRET = "whsec_hotelmate_dev"
+PAYMENT_EVENTS = ("checkout_created", "payment_authorized", "payment_failed", "payment_captured",
+                  "payment_voided", "payment_refunded")
+AUTHORISES, DECLINES = "4242424242424242", "4000000000000002"
+
+
+class Harness:
+    """What the tests drive: the bus, the emulator, payments' HTTP API and its database."""
+
+    def __init__(self, system, bus: Bus, db: Database) -> None:
+        self.system, self.bus, self.db = system, bus, db
+        self.payments_url = system.layout.url("payments")
+        self.emulator_url = system.layout.url("stripe-emulator")
+        self.http = httpx.AsyncClient(timeout=30)
+        self.events: list[Envelope] = []
+        self.stripe = stripe.StripeClient("sk_test_harness", base_addresses={"api": self.emulator_url},
+                                          http_client=stripe.HTTPXClient(timeout=10))
+
+    # --- bus ------------------------------------------------------------------------------------
+    async def send(self, message) -> None:
+        await self.bus.publish(wrap(message))
+
+    def announced(self, booking_id: str, kind: str | None = None) -> list[dict]:
+        return [e.payload for e in self.events if e.payload.get("booking_id") == booking_id
+                and (kind is None or e.type == f"payments.{kind}")]
+
+    async def wait_for(self, booking_id: str, kind: str, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.announced(booking_id, kind)
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind} for {booking_id}; got {[e.type for e in self.events if e.payload.get('booking_id') == booking_id]}")
+
+    # --- saga helpers ---------------------------------------------------------------------------
+    async def request_checkout(self, amount: str = "120.00", currency: str = "EUR", minutes: float = 30) -> tuple[str, str]:
+        """A booking id and its open Checkout Session id."""
+        booking_id = f"BK-2026-{uuid.uuid4().int % 1_000_000:06d}-{uuid.uuid4().hex[:4]}"
+        await self.send(RequestCheckout(
+            booking_id=booking_id, hotel="h-test", hotel_name="Hotel Test", amount=Money.of(amount, currency),
+            description="2 nights, Double room", customer_email="guest@example.com",
+            expires_at=datetime.now(timezone.utc) + timedelta(minutes=minutes),
+            return_url="http://127.0.0.1:8000/return"))
+        created = await self.wait_for(booking_id, "checkout_created")
+        assert created["checkout_url"].startswith(self.emulator_url)
+        return booking_id, (await self.row(booking_id))["checkout_session_id"]
+
+    async def pay(self, session_id: str, card: str = AUTHORISES) -> dict:
+        r = await self.http.post(f"{self.emulator_url}/_emulator/checkout/sessions/{session_id}/pay",
+                                 json={"card_number": card})
+        return r.json()
+
+    async def authorised(self, amount: str = "120.00") -> tuple[str, str]:
+        booking_id, session_id = await self.request_checkout(amount)
+        await self.pay(session_id)
+        await self.wait_for(booking_id, "payment_authorized")
+        return booking_id, (await self.row(booking_id))["payment_intent_id"]
+
+    # --- observation ----------------------------------------------------------------------------
+    async def view(self, booking_id: str) -> dict:
+        r = await self.http.get(f"{self.payments_url}/internal/payments/{booking_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def row(self, booking_id: str) -> dict:
+        async with self.db.unit_of_work() as uow:
+            return dict((await uow.session.execute(text("SELECT * FROM payments WHERE booking_id = :b"),
+                                                   {"b": booking_id})).mappings().one())
+
+    async def operations(self, booking_id: str) -> list[dict]:
+        async with self.db.unit_of_work() as uow:
+            return [dict(r) for r in (await uow.session.execute(text(
+                "SELECT * FROM payment_operations WHERE booking_id = :b ORDER BY id"), {"b": booking_id})).mappings()]
+
+    async def stripe_requests(self, path_prefix: str) -> list[dict]:
+        r = await self.http.get(f"{self.emulator_url}/_emulator/requests", params={"path_prefix": path_prefix})
+        return r.json()["data"]
+
+    async def emulator_events(self, object_id: str | None = None) -> list[dict]:
+        rows = (await self.http.get(f"{self.emulator_url}/_emulator/events")).json()["data"]
+        return [r["event"] for r in rows if object_id is None or r["event"]["data"]["object"].get("id") == object_id
+                or r["event"]["data"]["object"].get("payment_intent") == object_id]
+
+    async def stored_events(self, event_id: str | None = None) -> int:
+        async with self.db.unit_of_work() as uow:
+            sql = "SELECT count(*) FROM stripe_events" + (" WHERE id = :id" if event_id else "")
+            return (await uow.session.execute(text(sql), {"id": event_id})).scalar_one()
+
+    async def until_processed(self, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with self.db.unit_of_work() as uow:
+                left = (await uow.session.execute(text(
+                    "SELECT count(*) FROM stripe_events WHERE processed_at IS NULL"))).scalar_one()
+                ops = (await uow.session.execute(text(
+                    "SELECT count(*) FROM payment_operations WHERE status = 'PENDING'"))).scalar_one()
+            if not left and not ops:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("stored events or operations still pending")
+
+    # --- webhooks -------------------------------------------------------------------------------
+    async def deliver(self, event: dict | bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None,
+                      path: str = "/webhooks/stripe") -> httpx.Response:
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp)
+        return await self.http.post(f"{self.payments_url}{path}", content=body,
+                                    headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+
+    async def emulator_webhooks(self, enabled: bool) -> None:
+        url = f"{self.payments_url}/webhooks/stripe" if enabled else ""
+        await self.http.post(f"{self.emulator_url}/_emulator/config", json={"webhook_url": url})
+
+
+@pytest.fixture(scope="session")
+def system(system_factory):
+    return system_factory(["stripe-emulator", "payments"], env={
+        "HOTELMATE_STRIPE_TIMEOUT_SECONDS": "1.5",
+        "HOTELMATE_STRIPE_MAX_NETWORK_RETRIES": "0",  # let the operation worker do (and show) the retries
+        "HOTELMATE_STRIPE_RETRY_DELAYS_MS": "[200, 400, 800]",
+        "HOTELMATE_PAYMENTS_LEASE_SECONDS": "5",
+        "HOTELMATE_PAYMENTS_WORKER_POLL_SECONDS": "0.05",
+        "HOTELMATE_OUTBOX_POLL_SECONDS": "0.2",
+    })
+
+
+@pytest.fixture(scope="session")
+async def harness(system):
+    settings = PlatformSettings()
+    bus = Bus(settings.amqp_url, settings.bus_namespace)
+    await bus.connect()
+    db = Database(settings.database_url("payments"), pool_size=5, max_overflow=0)
+    h = Harness(system, bus, db)
+    queue = await bus.channel.declare_queue(f"{settings.bus_namespace}.test0", durable=False, exclusive=True)
+    for kind in PAYMENT_EVENTS:
+        await queue.bind(bus.exchange, routing_key=f"payments.{kind}")
+
+    async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        async with message.process():
+            h.events.append(Envelope.model_validate_json(message.body))
+
+    await queue.consume(collect)
+    yield h
+    await h.http.aclose()
+    await bus.close()
+    await db.dispose()
+
+
+@pytest.fixture
+async def manual_webhooks(harness):
+    """The emulator stops delivering: the test signs and delivers events itself."""
+    await harness.emulator_webhooks(False)
+    yield harness
+    await harness.emulator_webhooks(True)
