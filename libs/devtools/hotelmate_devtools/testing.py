@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -102,17 +103,35 @@ def platform_settings() -> PlatformSettings:
     return PlatformSettings()
 
 
+# Systems share the run's databases and queues, so one suite's processes would compete for another
+# suite's messages: each system is stopped as soon as the tests move to another folder.
+_systems: list[tuple[Path, System]] = []
+_current_folder: list[Path] = [Path()]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    folder = item.path.parent
+    if folder != _current_folder[0]:
+        _current_folder[0] = folder
+        for owner, system in list(_systems):
+            if owner != folder:
+                system.stop()
+                _systems.remove((owner, system))
+
+
 @pytest.fixture(scope="session")
 def system_factory() -> Iterator[callable]:
-    """Start processes of the system on free ports: ``system = system_factory(["inventory"])``."""
-    started: list[System] = []
+    """Start processes of the system on free ports: ``system = system_factory(["inventory"])``.
+    They run until the tests leave the folder that started them (or the run ends)."""
 
     def start(names, env: dict[str, str] | None = None) -> System:
         system = System(Layout.random_ports(env), echo=bool(os.environ.get("HOTELMATE_TEST_ECHO")))
-        started.append(system)
+        _systems.append((_current_folder[0], system))
         system.start(names)
         return system
 
     yield start
-    for system in started:
+    for _, system in _systems:
         system.stop()
+    _systems.clear()

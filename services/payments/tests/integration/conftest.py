@@ -155,7 +155,7 @@ async def harness(system):
     await bus.connect()
     db = Database(settings.database_url("payments"), pool_size=5, max_overflow=0)
     h = Harness(system, bus, db)
-    queue = await bus.channel.declare_queue(f"{settings.bus_namespace}.test0", durable=False, exclusive=True)
+    queue = await bus.channel.declare_queue(exclusive=True, auto_delete=True)  # server-named: no clash with other suites
     for kind in PAYMENT_EVENTS:
         await queue.bind(bus.exchange, routing_key=f"payments.{kind}")
 
