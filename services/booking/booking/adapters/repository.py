@@ -1,0 +1,131 @@
+"""Reading and writing bookings, their party and timeline. No business rules here."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..domain.model import format_booking_id
+from .tables import bookings, party, timeline
+
+Booking = dict[str, Any]  # a bookings row plus "party": list of party rows
+
+
+async def next_booking_id(session: AsyncSession, year: int) -> str:
+    """The next id of ``year`` from its own sequence (created on first use after 2040)."""
+    name = f"booking_number_{year:04d}"
+    if year > 2040:  # the migration made 2024-2040
+        await session.execute(sa.text(f"CREATE SEQUENCE IF NOT EXISTS {name} MINVALUE 1 MAXVALUE 999999 NO CYCLE"))
+    number = (await session.execute(sa.text(f"SELECT nextval('{name}')"))).scalar_one()
+    return format_booking_id(year, number)
+
+
+async def insert_booking(session: AsyncSession, values: dict, party_rows: list[dict]) -> bool:
+    """Insert a new booking; False when its (hotel, Idempotency-Key) already exists."""
+    stmt = insert(bookings).values(**values)
+    if values.get("idempotency_key"):
+        stmt = stmt.on_conflict_do_nothing(index_elements=["hotel", "idempotency_key"],
+                                           index_where=sa.text("idempotency_key IS NOT NULL"))
+    inserted = (await session.execute(stmt.returning(bookings.c.id))).first()
+    if inserted is None:
+        return False
+    await session.execute(sa.insert(party), [{"booking_id": values["id"], **row} for row in party_rows])
+    return True
+
+
+async def find_by_idempotency_key(session: AsyncSession, hotel: str, key: str) -> Booking | None:
+    row = (await session.execute(
+        sa.select(bookings).where(bookings.c.hotel == hotel, bookings.c.idempotency_key == key))).first()
+    return dict(row._mapping) if row else None
+
+
+async def load(session: AsyncSession, booking_id: str, *, hotel: str | None = None,
+               for_update: bool = False) -> Booking | None:
+    query = sa.select(bookings).where(bookings.c.id == booking_id)
+    if hotel is not None:
+        query = query.where(bookings.c.hotel == hotel)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    booking = dict(row._mapping)
+    booking["party"] = await load_party(session, booking_id)
+    return booking
+
+
+async def load_party(session: AsyncSession, booking_id: str) -> list[dict]:
+    rows = await session.execute(sa.select(party).where(party.c.booking_id == booking_id).order_by(party.c.position))
+    return [dict(r._mapping) for r in rows]
+
+
+async def update(session: AsyncSession, booking_id: str, changes: dict) -> None:
+    await session.execute(sa.update(bookings).where(bookings.c.id == booking_id)
+                          .values(**changes, updated_at=sa.func.now()))
+
+
+async def add_timeline(session: AsyncSession, booking_id: str, from_status: str | None, to_status: str,
+                       actor: str, reason: str | None) -> None:
+    await session.execute(sa.insert(timeline).values(booking_id=booking_id, from_status=from_status,
+                                                     to_status=to_status, actor=actor, reason=reason))
+
+
+async def load_timeline(session: AsyncSession, booking_id: str) -> list[dict]:
+    rows = await session.execute(sa.select(timeline).where(timeline.c.booking_id == booking_id)
+                                 .order_by(timeline.c.at, timeline.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+async def lock_due(session: AsyncSession, condition, *, limit: int = 100) -> list[str]:
+    """Ids of bookings matching ``condition``, locked; rows locked by another replica are skipped."""
+    rows = await session.execute(sa.select(bookings.c.id).where(condition).order_by(bookings.c.id)
+                                 .limit(limit).with_for_update(skip_locked=True))
+    return [r.id for r in rows]
+
+
+def encode_cursor(check_in: date, booking_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{check_in.isoformat()}|{booking_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[date, str]:
+    raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+    day, booking_id = raw.split("|", 1)
+    return date.fromisoformat(day), booking_id
+
+
+async def search(session: AsyncSession, hotel: str, *, status: list[str] | None, arrival_from: date | None,
+                 arrival_to: date | None, q: str | None, limit: int, after: tuple[date, str] | None) -> list[Booking]:
+    """Staff list: ordered by arrival then id; keyset pagination after ``after``."""
+    query = sa.select(bookings).where(bookings.c.hotel == hotel)
+    if status:
+        query = query.where(bookings.c.status.in_(status))
+    if arrival_from:
+        query = query.where(bookings.c.check_in >= arrival_from)
+    if arrival_to:
+        query = query.where(bookings.c.check_in <= arrival_to)
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        in_party = sa.select(party.c.booking_id).where(
+            party.c.booking_id == bookings.c.id,
+            sa.or_(party.c.email.ilike(like), (party.c.first_name + " " + party.c.last_name).ilike(like),
+                   party.c.last_name.ilike(like))).exists()
+        query = query.where(sa.or_(bookings.c.id.ilike(like), in_party))
+    if after:
+        query = query.where(sa.tuple_(bookings.c.check_in, bookings.c.id) > sa.tuple_(sa.literal(after[0]), sa.literal(after[1])))
+    rows = (await session.execute(query.order_by(bookings.c.check_in, bookings.c.id).limit(limit))).all()
+    found = [dict(r._mapping) for r in rows]
+    if found:
+        members = await session.execute(sa.select(party).where(party.c.booking_id.in_([b["id"] for b in found]))
+                                        .order_by(party.c.position))
+        by_id: dict[str, list] = {}
+        for m in members:
+            by_id.setdefault(m.booking_id, []).append(dict(m._mapping))
+        for b in found:
+            b["party"] = by_id.get(b["id"], [])
+    return found

@@ -1,0 +1,70 @@
+"""Guest endpoints: place a booking, and the guest portal behind the booking's own token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from hotelmate_platform.problems import Problem
+from hotelmate_platform.service import Runtime, get_runtime
+
+from ..adapters import repository
+from ..commands import BookingCommands, utcnow
+from ..domain.model import token_matches
+from ..transitions import quote_of
+from .schemas import BookingRequest, guest_view, money
+
+router = APIRouter(prefix="/api/v1/hotels/{hotel}/bookings", tags=["guest"])
+HOTEL_SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+def commands(runtime: Runtime = Depends(get_runtime)) -> BookingCommands:
+    return BookingCommands(runtime)
+
+
+async def guest_booking(hotel: str, booking_id: str, request: Request,
+                        runtime: Runtime = Depends(get_runtime)) -> dict:
+    """The booking the presented guest token opens: 401 without a token, 404 for any mismatch."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "A guest token is required.", code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    async with runtime.db.sessions() as session:
+        booking = await repository.load(session, booking_id, hotel=hotel)
+    # Compare even when the booking is unknown, so timing tells nothing.
+    if not token_matches(token.strip(), booking["token_digest"] if booking else None) or booking is None:
+        raise Problem(404, "No such booking.", code="not-found")
+    return booking
+
+
+@router.post("", status_code=202)
+async def place_booking(hotel: str, body: BookingRequest, request: Request,
+                        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+                        cmd: BookingCommands = Depends(commands)):
+    placed = await cmd.place(hotel, body, idempotency_key)
+    location = f"/api/v1/hotels/{hotel}/bookings/{placed.booking_id}"
+    return JSONResponse({"booking_id": placed.booking_id, "status": placed.status, "guest_token": placed.guest_token},
+                        status_code=202, headers={"Location": location})
+
+
+@router.get("/{booking_id}")
+async def view_booking(booking: dict = Depends(guest_booking)):
+    return guest_view(booking)
+
+
+@router.get("/{booking_id}/cancellation-quote")
+async def cancellation_quote(booking: dict = Depends(guest_booking), cmd: BookingCommands = Depends(commands)):
+    cmd.cancellable(booking)
+    terms = cmd.terms(booking, now=utcnow())
+    quote = quote_of(booking)
+    currency = quote.total.currency if quote else booking["hotel_profile"]["currency"]
+    return {"fee": money(terms.fee, currency), "refund": money(terms.refund, currency),
+            "captured": booking["status"] == "CONFIRMED",
+            "free_until": terms.free_until.isoformat() if terms.free_until else None}
+
+
+@router.post("/{booking_id}/cancel", status_code=202)
+async def cancel_booking(booking: dict = Depends(guest_booking), cmd: BookingCommands = Depends(commands)):
+    done = await cmd.cancel(booking["hotel"], booking["id"], actor="guest", reason="cancelled by the guest")
+    return {"booking_id": done["id"], "status": done["status"], "cancellation": done["cancellation"]}

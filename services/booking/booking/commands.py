@@ -1,0 +1,251 @@
+"""What guests and staff ask of a booking over HTTP: each use case loads, decides, fires, commits.
+
+HTTP calls to inventory happen before (or after) the unit of work, never inside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hotelmate_contracts import BookingRoomAssigned, HotelProfile, PlaceHold
+from hotelmate_platform.problems import Problem
+from hotelmate_platform.service import Runtime
+
+from .adapters import repository
+from .adapters.repository import Booking
+from .adapters.upstream import Upstream
+from .api.schemas import BookingRequest
+from .domain.model import new_guest_token, party_errors, stay_date_errors, token_digest
+from .domain.policies import CancellationTerms, cancellation_terms
+from .domain.states import Status, Trigger, TransitionRefused, allows
+from .transitions import Transitions, contact, profile_of, quote_of
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def conflict(detail: str) -> Problem:
+    return Problem(409, detail, code="state-conflict")
+
+
+def not_found() -> Problem:
+    return Problem(404, "No such booking.", code="not-found")
+
+
+@dataclass
+class Placed:
+    booking_id: str
+    status: str
+    guest_token: str | None  # None when an Idempotency-Key replay answers: the token is shown once
+
+
+def request_digest(hotel: str, body: BookingRequest) -> str:
+    canonical = json.dumps({"hotel": hotel, **body.model_dump(mode="json")}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def hotel_profile(slug: str, hotel: dict) -> HotelProfile:
+    return HotelProfile(
+        slug=slug, name=hotel.get("name") or slug, timezone=hotel["timezone"], currency=hotel["currency"],
+        check_in_time=hotel.get("check_in_time") or "15:00", check_out_time=hotel.get("check_out_time") or "11:00",
+        hold_minutes=int(hotel.get("hold_minutes") or 30), approval_hours=int(hotel.get("approval_hours") or 24),
+        staff_email=hotel.get("staff_email") or "")
+
+
+def party_rows(body: BookingRequest) -> list[dict]:
+    """The party: the guests given (booker flagged), or the booker alone as PRIMARY."""
+    booker = body.booker.model_dump()
+    if not body.guests:
+        return [{"position": 0, "role": "PRIMARY", "is_booker": True, **booker}]
+    rows, booker_found = [], False
+    for i, guest in enumerate(body.guests):
+        same = (guest.email == body.booker.email and guest.first_name.lower() == body.booker.first_name.lower()
+                and guest.last_name.lower() == body.booker.last_name.lower())
+        is_booker = same and not booker_found
+        booker_found |= is_booker
+        rows.append({"position": i, "is_booker": is_booker, **guest.model_dump()})
+    if not booker_found:  # who booked but does not stay: a contact, not a guest
+        rows.append({"position": len(rows), "role": "BOOKER", "is_booker": True, **booker})
+    return rows
+
+
+class BookingCommands:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.db = runtime.db
+        self.upstream: Upstream = runtime.extras["upstream"]
+        self.transitions = Transitions(runtime.settings)
+
+    async def _replay(self, hotel: str, key: str, digest: str) -> Placed | None:
+        async with self.db.sessions() as session:
+            found = await repository.find_by_idempotency_key(session, hotel, key)
+        if found is None:
+            return None
+        if found["request_digest"] != digest:
+            raise Problem(422, "This Idempotency-Key was used with a different request.", code="idempotency-key-reused",
+                          errors=[{"field": "Idempotency-Key", "message": "already used with another body"}])
+        return Placed(found["id"], found["status"], None)
+
+    async def place(self, hotel: str, body: BookingRequest, idempotency_key: str | None) -> Placed:
+        digest = request_digest(hotel, body)
+        if idempotency_key and (replay := await self._replay(hotel, idempotency_key, digest)):
+            return replay
+        info = await self.upstream.hotel(hotel)
+        try:
+            zone = info["timezone"]
+            ZoneInfo(zone)
+            profile = hotel_profile(hotel, info)
+        except (KeyError, ValueError, ZoneInfoNotFoundError) as exc:
+            log.error("hotel %s has an unusable profile: %r", hotel, exc)
+            raise Problem(503, "This hotel cannot take bookings right now.", code="hotel-misconfigured")
+        now = utcnow()
+        errors = [{"field": e.field, "message": e.message}
+                  for e in stay_date_errors(body.check_in, body.check_out, now=now, timezone=zone)]
+        room_types = {rt.get("code"): rt for rt in info.get("room_types") or []}
+        room_type = room_types.get(body.room_type)
+        if room_type is None:
+            errors.append({"field": "room_type", "message": "unknown room type"})
+        else:
+            if room_type.get("max_adults") is not None and body.adults > int(room_type["max_adults"]):
+                errors.append({"field": "adults", "message": f"at most {room_type['max_adults']} for this room type"})
+            if room_type.get("max_children") is not None and body.children > int(room_type["max_children"]):
+                errors.append({"field": "children", "message": f"at most {room_type['max_children']} for this room type"})
+        errors += [{"field": e.field, "message": e.message}
+                   for e in party_errors([g.role for g in body.guests], adults=body.adults, children=body.children)]
+        if errors:
+            raise Problem(422, "The booking request is invalid.", code="invalid-input", errors=errors)
+        await self.upstream.quote(hotel, {k: v for k, v in body.model_dump(mode="json").items()
+                                          if k in ("room_type", "check_in", "check_out", "adults", "children", "promo_code")
+                                          and v is not None})
+        token = new_guest_token()
+        async with self.db.unit_of_work() as uow:
+            booking_id = await repository.next_booking_id(uow.session, now.year)
+            values = dict(id=booking_id, hotel=hotel, status=Status.REQUESTED.value, room_type=body.room_type,
+                          check_in=body.check_in, check_out=body.check_out, adults=body.adults, children=body.children,
+                          promo_code=body.promo_code, special_requests=body.special_requests,
+                          token_digest=token_digest(token), idempotency_key=idempotency_key, request_digest=digest,
+                          hotel_profile=profile.model_dump(mode="json"), payment_status="NONE",
+                          hold_expires_at=now + timedelta(minutes=profile.hold_minutes))
+            rows = party_rows(body)
+            if not await repository.insert_booking(uow.session, values, rows):
+                await uow.rollback()
+                inserted = False
+            else:
+                inserted = True
+                booking = {**values, "party": rows, "quote": None, "approval_deadline": None, "room_number": None,
+                           "cancellation": None}
+                await repository.add_timeline(uow.session, booking_id, None, Status.REQUESTED.value, "guest", "booking requested")
+                uow.publish(PlaceHold(booking_id=booking_id, hotel=hotel, room_type=body.room_type,
+                                      check_in=body.check_in, check_out=body.check_out, adults=body.adults,
+                                      children=body.children, promo_code=body.promo_code,
+                                      expires_at=values["hold_expires_at"]), correlation_id=booking_id)
+                self.transitions.announce(uow, booking, None, actor="guest", reason="booking requested", token=token)
+        if not inserted:  # a concurrent twin with the same Idempotency-Key won
+            replay = await self._replay(hotel, idempotency_key, digest)
+            assert replay is not None
+            return replay
+        log.info("booking %s requested for %s", booking_id, hotel)
+        return Placed(booking_id, Status.REQUESTED.value, token)
+
+    async def _locked(self, uow, hotel: str, booking_id: str) -> Booking:
+        booking = await repository.load(uow.session, booking_id, hotel=hotel, for_update=True)
+        if booking is None:
+            raise not_found()
+        return booking
+
+    async def _fire(self, uow, booking: Booking, trigger: Trigger, **kwargs) -> None:
+        try:
+            await self.transitions.fire(uow, booking, trigger, now=utcnow(), **kwargs)
+        except TransitionRefused as exc:
+            raise conflict(f"A {exc.status} booking cannot take {trigger.value.lower().replace('_', ' ')}.")
+
+    async def decide(self, hotel: str, booking_id: str, decision: str, staff_id: str,
+                     reason_code: str | None = None, note: str | None = None) -> Booking:
+        """Approve or decline. The same decision again is a no-op; a conflicting one is 409."""
+        async with self.db.unit_of_work() as uow:
+            booking = await self._locked(uow, hotel, booking_id)
+            if booking["decision"] == decision:
+                return booking
+            if booking["decision"] is not None:
+                raise conflict(f"This booking was already {booking['decision'].lower()}.")
+            record = {"decision": decision, "by": staff_id, "at": utcnow().isoformat(), "reason_code": reason_code,
+                      "note": note}
+            trigger = Trigger.APPROVE if decision == "APPROVED" else Trigger.DECLINE
+            reason = "approved" if decision == "APPROVED" else f"declined: {reason_code}"
+            await self._fire(uow, booking, trigger, actor=staff_id, reason=reason,
+                             changes={"decision": decision, "decision_json": record})
+            return booking
+
+    def terms(self, booking: Booking, *, now: datetime, waive_fee: bool = False) -> CancellationTerms:
+        quote = quote_of(booking)
+        profile = profile_of(booking)
+        if quote is None:  # no price yet: nothing charged, nothing to refund
+            return CancellationTerms(Decimal(0), Decimal(0), None)
+        return cancellation_terms(quote, now=now, check_in_time=profile.check_in_time, timezone=profile.timezone,
+                                  captured=booking["status"] == Status.CONFIRMED, waive_fee=waive_fee)
+
+    def cancellable(self, booking: Booking) -> None:
+        if booking["status"] == Status.PENDING_APPROVAL and booking["decision"] == "APPROVED":
+            raise conflict("The payment is being captured; cancel once the booking is confirmed.")
+        if not allows(booking["status"], Trigger.CANCEL):
+            raise conflict(f"A {booking['status']} booking cannot be cancelled.")
+
+    async def cancel(self, hotel: str, booking_id: str, *, actor: str, reason: str, waive_fee: bool = False) -> Booking:
+        async with self.db.unit_of_work() as uow:
+            booking = await self._locked(uow, hotel, booking_id)
+            if booking["status"] == Status.CANCELLED:
+                return booking  # cancelling twice is a no-op
+            self.cancellable(booking)
+            now = utcnow()
+            terms = self.terms(booking, now=now, waive_fee=waive_fee)
+            record = {"at": now.isoformat(), "by": actor, "reason": reason, "fee": str(terms.fee),
+                      "refund": str(terms.refund), "fee_waived": waive_fee}
+            await self._fire(uow, booking, Trigger.CANCEL, actor=actor, reason=f"cancelled: {reason}",
+                             changes={"cancellation": record}, refund=terms.refund)
+            return booking
+
+    async def stay(self, hotel: str, booking_id: str, trigger: Trigger, staff_id: str) -> Booking:
+        """Check-in, check-out, no-show."""
+        async with self.db.unit_of_work() as uow:
+            booking = await self._locked(uow, hotel, booking_id)
+            if trigger in (Trigger.CHECK_IN, Trigger.NO_SHOW) and allows(booking["status"], trigger):
+                local_today = utcnow().astimezone(ZoneInfo(profile_of(booking).timezone)).date()
+                if local_today < booking["check_in"]:
+                    raise conflict("Not before the arrival date (hotel time).")
+                if trigger == Trigger.CHECK_IN and not booking["room_number"]:
+                    raise conflict("Assign a room before check-in.")
+            await self._fire(uow, booking, trigger, actor=staff_id, reason=trigger.value.lower().replace("_", "-"))
+            return booking
+
+    async def assign_room(self, hotel: str, booking_id: str, room_number: str | None, staff_id: str) -> Booking:
+        """Assign, move (``room_number``) or unassign (``None``) through inventory, then record it."""
+        async with self.db.sessions() as session:
+            booking = await repository.load(session, booking_id, hotel=hotel)
+        if booking is None:
+            raise not_found()
+        if not allows(booking["status"], Trigger.ASSIGN_ROOM):
+            raise conflict(f"Rooms are assigned to CONFIRMED or CHECKED_IN bookings, not {booking['status']}.")
+        if room_number is None:
+            await self.upstream.unassign_room(hotel, booking_id)
+        else:
+            await self.upstream.assign_room(hotel, booking_id, room_number)
+        async with self.db.unit_of_work() as uow:
+            booking = await self._locked(uow, hotel, booking_id)
+            await repository.update(uow.session, booking_id, {"room_number": room_number})
+            booking["room_number"] = room_number
+            await repository.add_timeline(uow.session, booking_id, booking["status"], booking["status"], staff_id,
+                                          f"room {room_number} assigned" if room_number else "room unassigned")
+            uow.publish(BookingRoomAssigned(
+                booking_id=booking_id, hotel=hotel, hotel_profile=profile_of(booking), guest=contact(booking),
+                room_number=room_number, check_in=booking["check_in"], check_out=booking["check_out"]),
+                correlation_id=booking_id)
+            return booking

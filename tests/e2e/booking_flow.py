@@ -1,0 +1,128 @@
+"""A guest and a hotel desk talking to HotelMate through the gateway (used by e2e tests and bench)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+GOOD_CARD, BAD_CARD = "4242424242424242", "4000000000000002"
+
+
+class Desk:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.headers: dict[str, str] = {}
+
+    async def login(self) -> None:
+        answer = await self.client.post("/api/v1/auth/token", json={
+            "email": os.environ.get("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test"),
+            "password": os.environ.get("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")})
+        answer.raise_for_status()
+        self.headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    async def put(self, path: str, body) -> dict:
+        answer = await self.client.put(f"/api/v1/staff/hotels/{path}", json=body, headers=self.headers)
+        assert answer.status_code < 300, f"{path}: {answer.status_code} {answer.text}"
+        return answer.json() if answer.content else {}
+
+    async def open_hotel(self, hotel: str, *, rooms: int = 5, tz: str = "Europe/Paris", hold_minutes: int = 30) -> None:
+        await self.put(hotel, {"name": f"Hotel {hotel}", "timezone": tz, "currency": "EUR", "check_in_time": "15:00",
+                               "check_out_time": "11:00", "hold_minutes": hold_minutes, "approval_hours": 24,
+                               "staff_email": f"desk@{hotel}.test"})
+        await self.put(f"{hotel}/room-types/DBL", {"name": "Double", "max_adults": 2, "max_children": 1,
+                                                   "base_rate": "100.00"})
+        for n in range(rooms):
+            await self.put(f"{hotel}/rooms/{101 + n}", {"room_type": "DBL", "in_service": True})
+        await self.put(f"{hotel}/cancellation-policy", {"free_until_hours": 48, "penalty": "FIRST_NIGHT"})
+
+    async def act(self, hotel: str, booking_id: str, action: str, body=None) -> httpx.Response:
+        return await self.client.post(f"/api/v1/staff/hotels/{hotel}/bookings/{booking_id}/{action}", json=body,
+                                      headers=self.headers)
+
+    async def detail(self, hotel: str, booking_id: str) -> dict:
+        answer = await self.client.get(f"/api/v1/staff/hotels/{hotel}/bookings/{booking_id}", headers=self.headers)
+        answer.raise_for_status()
+        return answer.json()
+
+
+class Guest:
+    def __init__(self, client: httpx.AsyncClient, hotel: str, tz: str = "Europe/Paris") -> None:
+        self.client, self.hotel, self.tz = client, hotel, tz
+        self.booking_id = self.token = ""
+
+    def today(self) -> date:
+        return datetime.now(ZoneInfo(self.tz)).date()
+
+    async def book(self, *, days_ahead: int = 0, nights: int = 2) -> float:
+        check_in = self.today() + timedelta(days=days_ahead)
+        answer = await self.client.post(f"/api/v1/hotels/{self.hotel}/bookings", json={
+            "room_type": "DBL", "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=nights)).isoformat(), "adults": 2, "children": 0,
+            "booker": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test"}})
+        assert answer.status_code == 202, answer.text
+        self.booking_id, self.token = answer.json()["booking_id"], answer.json()["guest_token"]
+        return time.perf_counter()
+
+    async def view(self) -> dict:
+        answer = await self.client.get(f"/api/v1/hotels/{self.hotel}/bookings/{self.booking_id}",
+                                       headers={"Authorization": f"Bearer {self.token}"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    async def wait_for(self, status: str, *, timeout: float = 30, checkout: bool = False) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            view = await self.view()
+            if view["status"] == status and (not checkout or view["payment"].get("checkout_url")):
+                return view
+            assert time.monotonic() < deadline, f"{self.booking_id}: {view['status']} is not {status}"
+            await asyncio.sleep(0.02 if timeout <= 30 else 0.5)  # long waits poll gently (rate limits)
+
+    async def pay(self, checkout_url: str, card: str = GOOD_CARD) -> None:
+        answer = await self.client.post(checkout_url, data={"card_number": card}, follow_redirects=False)
+        assert answer.status_code < 500, answer.text
+
+
+class PaymentsOnTheBus:
+    """Plays the payments service on the bus, for runs where the real one is not started."""
+
+    def __init__(self, amqp_url: str, namespace: str) -> None:
+        self.amqp_url, self.namespace = amqp_url, namespace
+        self.seen: list = []
+
+    async def start(self) -> None:
+        import aio_pika
+        self.connection = await aio_pika.connect_robust(self.amqp_url)
+        channel = await self.connection.channel(publisher_confirms=True)
+        self.exchange = await channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(self.exchange, routing_key="payments.*")
+        await queue.consume(self._received, no_ack=True)
+
+    async def _received(self, message) -> None:
+        from hotelmate_contracts import Envelope
+        self.seen.append(Envelope.model_validate_json(message.body))
+
+    async def command(self, booking_id: str, type_: str, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for envelope in self.seen:
+                if envelope.type == type_ and envelope.payload.get("booking_id") == booking_id:
+                    return envelope.payload
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {type_} for {booking_id}")
+
+    async def publish(self, message) -> None:
+        import aio_pika
+        from hotelmate_contracts import wrap
+        envelope = wrap(message)
+        await self.exchange.publish(aio_pika.Message(body=envelope.model_dump_json().encode(),
+                                                     message_id=str(envelope.message_id)), routing_key=message.TYPE)
+
+    async def stop(self) -> None:
+        await self.connection.close()

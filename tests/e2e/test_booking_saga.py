@@ -1,0 +1,163 @@
+"""The booking saga end to end: every service a separate process on real PostgreSQL and RabbitMQ,
+the Stripe emulator, everything through the gateway."""
+
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from booking_flow import BAD_CARD, Desk, Guest  # noqa: E402
+
+NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
+
+
+@pytest.fixture(scope="module")
+def system(system_factory):
+    return system_factory(NAMES, env={"HOTELMATE_SWEEP_SECONDS": "0.5",
+                                                "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
+
+
+@pytest.fixture
+async def http(system):
+    async with httpx.AsyncClient(base_url=system.layout.url("gateway"), timeout=30) as client:
+        yield client
+
+
+_LOGIN: dict = {}  # the gateway rate-limits logins: one per module
+
+
+@pytest.fixture
+async def desk(http):
+    desk = Desk(http)
+    if not _LOGIN:
+        await desk.login()
+        _LOGIN.update(desk.headers)
+        await desk.open_hotel("e2e-paris", rooms=3)
+    desk.headers = dict(_LOGIN)
+    return desk
+
+
+async def confirmed(http, desk) -> Guest:
+    guest = Guest(http, "e2e-paris")
+    await guest.book()
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    await guest.pay(view["payment"]["checkout_url"])
+    await guest.wait_for("PENDING_APPROVAL")
+    assert (await desk.act("e2e-paris", guest.booking_id, "approve")).status_code == 202
+    await guest.wait_for("CONFIRMED")
+    return guest
+
+
+async def test_happy_path_to_checked_out(http, desk):
+    guest = await confirmed(http, desk)
+    room = await http.put(f"/api/v1/staff/hotels/e2e-paris/bookings/{guest.booking_id}/room",
+                          json={"room_number": "101"}, headers=desk.headers)
+    assert room.status_code == 200, room.text
+    assert (await desk.act("e2e-paris", guest.booking_id, "check-in")).status_code == 200
+    assert (await desk.act("e2e-paris", guest.booking_id, "check-out")).status_code == 200
+    detail = await desk.detail("e2e-paris", guest.booking_id)
+    assert detail["status"] == "CHECKED_OUT" and detail["payment"]["status"] == "CAPTURED"
+
+
+async def test_decline_voids(http, desk):
+    guest = Guest(http, "e2e-paris")
+    await guest.book(days_ahead=5)
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    await guest.pay(view["payment"]["checkout_url"])
+    await guest.wait_for("PENDING_APPROVAL")
+    assert (await desk.act("e2e-paris", guest.booking_id, "decline", {"reason_code": "FULL"})).status_code == 202
+    await guest.wait_for("DECLINED")
+    for _ in range(100):
+        if (await guest.view())["payment"]["status"] == "VOIDED":
+            break
+        await asyncio.sleep(0.1)
+    assert (await guest.view())["payment"]["status"] == "VOIDED"
+
+
+async def test_declined_card_can_be_retried(http, desk):
+    guest = Guest(http, "e2e-paris")
+    await guest.book(days_ahead=6)
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    await guest.pay(view["payment"]["checkout_url"], BAD_CARD)
+    await guest.pay(view["payment"]["checkout_url"])
+    await guest.wait_for("PENDING_APPROVAL")
+
+
+async def test_sold_out_is_unavailable(http, desk):
+    await desk.open_hotel("e2e-tiny", rooms=1)
+    first, second = Guest(http, "e2e-tiny"), Guest(http, "e2e-tiny")
+    await first.book(days_ahead=10)
+    await first.wait_for("PENDING_PAYMENT", checkout=True)
+    await second.book(days_ahead=10)
+    await second.wait_for("UNAVAILABLE")
+
+
+async def test_guest_cancel_after_capture_keeps_the_first_night(http, desk):
+    guest = await confirmed(http, desk)
+    auth = {"Authorization": f"Bearer {guest.token}"}
+    terms = (await http.get(f"/api/v1/hotels/e2e-paris/bookings/{guest.booking_id}/cancellation-quote", headers=auth)).json()
+    assert terms["fee"]["amount"] != "0.00"
+    assert (await http.post(f"/api/v1/hotels/e2e-paris/bookings/{guest.booking_id}/cancel", headers=auth)).status_code == 202
+    await guest.wait_for("CANCELLED")
+
+
+async def test_guest_cancel_before_capture_voids(http, desk):
+    guest = Guest(http, "e2e-paris")
+    await guest.book(days_ahead=7)
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    await guest.pay(view["payment"]["checkout_url"])
+    await guest.wait_for("PENDING_APPROVAL")
+    auth = {"Authorization": f"Bearer {guest.token}"}
+    terms = (await http.get(f"/api/v1/hotels/e2e-paris/bookings/{guest.booking_id}/cancellation-quote", headers=auth)).json()
+    assert terms["fee"]["amount"] == "0.00"
+    assert (await http.post(f"/api/v1/hotels/e2e-paris/bookings/{guest.booking_id}/cancel", headers=auth)).status_code == 202
+    await guest.wait_for("CANCELLED")
+    for _ in range(100):
+        if (await guest.view())["payment"]["status"] == "VOIDED":
+            break
+        await asyncio.sleep(0.1)
+    assert (await guest.view())["payment"]["status"] == "VOIDED"
+
+
+async def test_capture_failure_is_payment_failed_and_released(http, desk, system):
+    guest = Guest(http, "e2e-paris")
+    await guest.book(days_ahead=8)
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    session = re.search(r"cs_[A-Za-z0-9_]+", view["payment"]["checkout_url"]).group(0)
+    emulator = system.layout.url("stripe-emulator")
+    async with httpx.AsyncClient(base_url=emulator, timeout=10) as stripe:
+        paid = await stripe.post(f"/_emulator/checkout/sessions/{session}/pay", json={"card_number": "4242424242424242"})
+        assert paid.status_code == 200, paid.text
+        await guest.wait_for("PENDING_APPROVAL")
+        intent = paid.json()["payment_intent"]["id"]
+        assert (await stripe.post(f"/_emulator/payment_intents/{intent}/expire_authorization",
+                                  json={"cancel": False})).status_code == 200
+    assert (await desk.act("e2e-paris", guest.booking_id, "approve")).status_code == 202
+    await guest.wait_for("PAYMENT_FAILED")
+
+
+async def test_unpaid_hold_expires(http, desk):
+    await desk.open_hotel("e2e-quick", rooms=1, hold_minutes=1)
+    guest = Guest(http, "e2e-quick")
+    await guest.book(days_ahead=2)
+    await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    await guest.wait_for("EXPIRED", timeout=90)  # one minute's hold, then one sweep
+    second = Guest(http, "e2e-quick")  # the only room is free again
+    await second.book(days_ahead=2)
+    await second.wait_for("PENDING_PAYMENT", checkout=True)
+
+
+async def test_zz_reconcile_finds_no_drift_at_rest(system):
+    await asyncio.sleep(3)  # let the last messages settle
+    env = {**os.environ, "HOTELMATE_INVENTORY_URL": system.layout.url("inventory"),
+           "HOTELMATE_PAYMENTS_URL": system.layout.url("payments")}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "booking.reconcile", "--grace-seconds", "2",
+                                                *[a for h in ("e2e-paris", "e2e-tiny", "e2e-quick") for a in ("--hotel", h)],
+                                                env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, (out + err).decode()
