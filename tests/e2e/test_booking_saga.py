@@ -161,3 +161,35 @@ async def test_zz_reconcile_finds_no_drift_at_rest(system):
                                                 env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     assert proc.returncode == 0, (out + err).decode()
+
+
+async def _emails_for(system, booking_id: str, count: int, timeout: float = 30) -> list[dict]:
+    """The sink's emails about ``booking_id``, oldest first, once at least ``count`` have arrived."""
+    sink = f"http://127.0.0.1:{system.layout.ports['smtp-sink-web']}/api/messages"
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient() as client:
+        while True:
+            mails = [m for m in (await client.get(sink)).json() if booking_id in m["subject"]]
+            if len(mails) >= count or asyncio.get_running_loop().time() > deadline:
+                return sorted(mails, key=lambda m: m["id"])
+            await asyncio.sleep(0.2)
+
+
+async def test_one_booking_to_confirmation_sends_the_expected_emails(http, desk, system):
+    guest = await confirmed(http, desk)
+    mails = await _emails_for(system, guest.booking_id, 4)
+    await asyncio.sleep(1.0)  # any stray duplicate would arrive by now
+    mails = await _emails_for(system, guest.booking_id, 4)
+    subjects = [m["subject"] for m in mails]
+    assert len(mails) == 4, subjects
+    assert "we received your booking" in subjects[0] and "ada@example.test" in mails[0]["to"]
+    # Authorisation tells the guest and the desk at once; those two may arrive in either order.
+    assert {(("guest" if "ada@example.test" in m["to"] else "desk"), m["subject"].split(":")[0].split(" booking")[0])
+            for m in mails[1:3]} == {("guest", "Hotel e2e-paris"), ("desk", "Approval needed")}
+    assert any("awaits the hotel's approval" in s for s in subjects[1:3])
+    assert "is confirmed" in subjects[3] and "ada@example.test" in mails[3]["to"]
+    staff = next(m for m in mails if m["subject"].startswith("Approval needed"))
+    assert "desk@e2e-paris.test" in staff["to"]
+    assert "200.00" in mails[3]["text"], "the confirmation states the amount charged"
+    assert guest.token in mails[0]["text"], "the booking-received email carries the guest's portal link"
+    assert all(guest.token not in m["text"] for m in mails[1:]), "the token is in no other email"

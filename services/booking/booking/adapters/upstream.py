@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import quote as escape
 
 import httpx
 
@@ -60,22 +61,22 @@ class Upstream:
         return response.json() if response.content else None
 
     async def hotel(self, hotel: str) -> dict:
-        return await self._json("GET", f"{self.inventory_url}/api/v1/hotels/{hotel}")
+        return await self._json("GET", f"{self.inventory_url}/api/v1/hotels/{escape(hotel, safe='')}")
 
     async def quote(self, hotel: str, body: dict) -> dict:
-        return await self._json("POST", f"{self.inventory_url}/api/v1/hotels/{hotel}/quotes", json=body)
+        return await self._json("POST", f"{self.inventory_url}/api/v1/hotels/{escape(hotel, safe='')}/quotes", json=body)
 
     async def assign_room(self, hotel: str, booking_id: str, room_number: str) -> dict | None:
-        return await self._json("PUT", f"{self.inventory_url}/internal/hotels/{hotel}/assignments/{booking_id}",
+        return await self._json("PUT", f"{self.inventory_url}/internal/hotels/{escape(hotel, safe='')}/assignments/{escape(booking_id, safe='')}",
                                 json={"room_number": room_number})
 
     async def unassign_room(self, hotel: str, booking_id: str) -> None:
-        await self._json("DELETE", f"{self.inventory_url}/internal/hotels/{hotel}/assignments/{booking_id}")
+        await self._json("DELETE", f"{self.inventory_url}/internal/hotels/{escape(hotel, safe='')}/assignments/{escape(booking_id, safe='')}")
 
     async def payment_details(self, booking_id: str) -> dict:
         """Staff-only payment view; a payments outage gives ``{"unavailable": true}``, not an error."""
         try:
-            response = await self.client.get(f"{self.payments_url}/internal/payments/{booking_id}", timeout=2.0)
+            response = await self.client.get(f"{self.payments_url}/internal/payments/{escape(booking_id, safe='')}", timeout=2.0)
         except httpx.HTTPError:
             return {"unavailable": True}
         if response.status_code == 404:
