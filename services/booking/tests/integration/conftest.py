@@ -96,6 +96,12 @@ async def running_booking(standin: StandIn, **overrides):
             yield client
 
 
+@pytest.fixture
+def booking_replica():
+    """Start one more booking app in this process: ``async with booking_replica(standin) as http``."""
+    return running_booking
+
+
 @pytest.fixture(scope="session")
 async def standin():
     server = StandIn()

@@ -34,9 +34,8 @@ async def test_restart_with_a_pending_hold_deadline_still_expires_the_booking(bo
         await bus.expect(booking_id, ReleaseHold)
 
 
-async def test_two_replicas_sweep_each_deadline_once(standin, bus):
-    from conftest import running_booking
-    async with running_booking(standin) as first, running_booking(standin) as second:
+async def test_two_replicas_sweep_each_deadline_once(standin, bus, booking_replica):
+    async with booking_replica(standin) as first, booking_replica(standin) as second:
         sagas = [Saga(first, bus), Saga(second, bus)]
         booked = await asyncio.gather(*(sagas[i % 2].pending_payment(expires_in=2) for i in range(12)))
         for booking_id, _, _ in booked:
