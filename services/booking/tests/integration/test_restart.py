@@ -5,7 +5,7 @@ import asyncio
 
 import httpx
 import pytest
-from conftest import Saga
+from booking_support import Saga
 
 from hotelmate_contracts import ReleaseHold, VoidPayment
 from hotelmate_devtools.system import Layout, System
