@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import time
 from datetime import datetime, timezone
@@ -39,6 +38,7 @@ os.environ.setdefault("HOTELMATE_GATEWAY_STAFF_RATE_PER_MINUTE", "10000000")
 import httpx  # noqa: E402
 from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
 
+from hotelmate_devtools.cleanup import delete_namespace_queues, drop_prefixed_databases, percentile  # noqa: E402
 from hotelmate_contracts import CheckoutCreated, PaymentAuthorized  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
@@ -48,8 +48,6 @@ FULL = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "not
 WITHOUT_PAYMENTS = ["inventory", "booking", "notifications", "gateway"]
 
 
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 class StatusWatcher:
@@ -126,7 +124,7 @@ class Run:
 
 
 def report(label: str, run: Run, rate: float) -> None:
-    ms = lambda xs, q: f"{pct(xs, q) * 1000:7.1f}"  # noqa: E731
+    ms = lambda xs, q: f"{percentile(xs, q) * 1000:7.1f}"  # noqa: E731
     print(f"{label}: {len(run.to_pending_payment)} bookings, {rate:.1f} bookings/s")
     for name, xs in (("POST answered (202)           ", run.post),
                      ("POST → PENDING_PAYMENT+checkout", run.to_pending_payment),
@@ -184,32 +182,10 @@ def main() -> None:
 
 
 def cleanup() -> None:
-    import psycopg
+    """Drop this run's databases and queues."""
     settings = PlatformSettings()
-    with psycopg.connect(settings.postgres_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
-                         autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                    (settings.db_prefix.replace("_", r"\_") + "%",)).fetchall():
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    asyncio.run(_delete_queues(settings))
-
-
-async def _delete_queues(settings: PlatformSettings) -> None:
-    import aio_pika
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        for owner in ("inventory", "booking", "payments", "notifications", "gateway"):
-            for suffix in ("", ".dlq", *[f".retry.{i}" for i in range(8)]):
-                channel = await connection.channel()
-                try:
-                    await channel.queue_delete(f"{settings.bus_namespace}.{owner}{suffix}")
-                except Exception:  # noqa: BLE001 - the queue never existed
-                    pass
-        channel = await connection.channel()
-        try:
-            await channel.exchange_delete(f"{settings.bus_namespace}.bus")
-        except Exception:  # noqa: BLE001
-            pass
+    drop_prefixed_databases(settings)
+    asyncio.run(delete_namespace_queues(settings))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "libs" / "devtools"))
 
+from hotelmate_devtools.cleanup import percentile  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.db import drop_database  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
@@ -29,8 +30,6 @@ THROUGHPUT_SECONDS = 8
 HOTEL = "bench-hotel"
 
 
-def percentile(values, q):
-    return statistics.quantiles(values, n=100)[q - 1]
 
 
 def timed_gets(base: str, count: int) -> list[float]:

@@ -7,7 +7,6 @@ clock_timestamp() minus the outbox row's commit-time timestamp, both from Postgr
 
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ sys.path.insert(0, str(ECHO))
 
 from messages import Ping  # noqa: E402
 
+from hotelmate_devtools.cleanup import percentile  # noqa: E402
 from hotelmate_platform.db import Database, drop_database, prepare_database  # noqa: E402
 from hotelmate_platform.messaging import Bus, OutboxRelay  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
@@ -29,8 +29,6 @@ LATENCY_MESSAGES = 300
 THROUGHPUT_MESSAGES = 5000
 
 
-def percentile(values, q):
-    return statistics.quantiles(values, n=100)[q - 1]
 
 
 async def wait_for_effects(db, count, timeout=120):

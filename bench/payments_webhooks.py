@@ -17,8 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
-import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -32,6 +30,7 @@ import httpx  # noqa: E402
 import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from hotelmate_devtools.cleanup import delete_namespace_queues, drop_prefixed_databases, percentile  # noqa: E402
 from hotelmate_contracts import Envelope, Money, wrap  # noqa: E402
 from hotelmate_contracts.saga import RequestCheckout  # noqa: E402
 from hotelmate_devtools.system import WEBHOOK_SECRET, Layout, System  # noqa: E402
@@ -145,8 +144,6 @@ class Bench:
         return unique, len(events) / stored, unique / processed
 
 
-def pct(samples: list[float], q: float) -> float:
-    return statistics.quantiles(samples, n=100)[q - 1] if len(samples) > 1 else samples[0]
 
 
 async def run(system: System, latency_n: int, throughput_n: int) -> None:
@@ -163,7 +160,7 @@ async def run(system: System, latency_n: int, throughput_n: int) -> None:
     try:
         samples = await bench.latency(latency_n)
         print(f"webhook -> PaymentAuthorized ({len(samples)} bookings, 10 concurrent): "
-              f"p50 {pct(samples, 50):.1f} ms  p95 {pct(samples, 95):.1f} ms  p99 {pct(samples, 99):.1f} ms")
+              f"p50 {percentile(samples, 50):.1f} ms  p95 {percentile(samples, 95):.1f} ms  p99 {percentile(samples, 99):.1f} ms")
         unique, stored_rate, processed_rate = await bench.throughput(throughput_n)
         print(f"throughput ({unique} events + {unique} duplicates, 50 concurrent senders): "
               f"stored {stored_rate:.0f} deliveries/s, processed {processed_rate:.0f} events/s")
@@ -175,31 +172,9 @@ async def run(system: System, latency_n: int, throughput_n: int) -> None:
 
 def cleanup() -> None:
     """Drop this run's databases and queues."""
-    import psycopg
-
     settings = PlatformSettings()
-    with psycopg.connect(settings.postgres_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
-                         autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                    (settings.db_prefix.replace("_", r"\_") + "%",)).fetchall():
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    async def delete_queues() -> None:
-        connection = await aio_pika.connect(settings.amqp_url)
-        async with connection:
-            for name in [f"{settings.bus_namespace}.payments{s}" for s in ("", ".dlq", *[f".retry.{i}" for i in range(8)])]:
-                channel = await connection.channel()
-                try:
-                    await channel.queue_delete(name)
-                except Exception:  # noqa: BLE001 - the queue never existed
-                    pass
-            channel = await connection.channel()
-            try:
-                await channel.exchange_delete(f"{settings.bus_namespace}.bus")
-            except Exception:  # noqa: BLE001
-                pass
-
-    asyncio.run(delete_queues())
+    drop_prefixed_databases(settings)
+    asyncio.run(delete_namespace_queues(settings))
 
 
 def main() -> None:

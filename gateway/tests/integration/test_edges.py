@@ -3,7 +3,6 @@
 import base64
 import http.client
 
-import httpx
 
 
 def test_login_is_rate_limited_per_account(gw, address):

@@ -14,13 +14,13 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from hotelmate_platform.settings import PlatformSettings
 
 from .preflight import unreachable
-from .system import SERVICES, Layout, System
+from .cleanup import delete_namespace_queues, drop_prefixed_databases
+from .system import Layout, System
 
 RUN_ID = secrets.token_hex(3)
 _containers: list = []
@@ -59,42 +59,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if os.environ.get("HOTELMATE_TEST_RUN") != RUN_ID:
         return
     try:
-        _drop_run_databases()
-        asyncio.run(_delete_run_queues())
+        settings = PlatformSettings()
+        drop_prefixed_databases(settings)
+        asyncio.run(delete_namespace_queues(settings))
     finally:
         for container in _containers:
             container.stop()
-
-
-def _drop_run_databases() -> None:
-    settings = PlatformSettings()
-    url = settings.postgres_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(url, autocommit=True) as conn:
-        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                            (settings.db_prefix.replace("_", r"\_") + "%",))]
-        for name in names:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _delete_run_queues() -> None:
-    import aio_pika
-
-    settings = PlatformSettings()
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        ns = settings.bus_namespace
-        for owner in (*SERVICES, "gateway", *[f"test{i}" for i in range(8)]):
-            base = f"{ns}.{owner}"
-            for name in (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)]):
-                try:
-                    await channel.queue_delete(name)
-                except Exception:  # noqa: BLE001 - queue never existed; the channel closes on that
-                    channel = await connection.channel()
-        try:
-            await channel.exchange_delete(f"{ns}.bus")
-        except Exception:  # noqa: BLE001
-            pass
 
 
 @pytest.fixture(scope="session")

@@ -90,35 +90,37 @@ async def _now(uow: UnitOfWork) -> datetime:
     return (await uow.session.execute(text("SELECT statement_timestamp()"))).scalar_one()
 
 
-async def extend_hold(uow: UnitOfWork, message: ExtendHold, envelope: Envelope | None = None) -> None:
-    hold = await repo.get_hold(uow.session, message.booking_id, lock=True)
+async def _live_hold(uow: UnitOfWork, booking_id: str, action: str):
+    """The booking's hold, locked, if it can still be extended or committed; else None (having
+    announced a lapse that the booking service may not have heard of yet)."""
+    hold = await repo.get_hold(uow.session, booking_id, lock=True)
     if hold is None or hold.status == "RELEASED":
-        log.info("extend of %s ignored: no live hold", message.booking_id)
-        return
+        log.warning("%s of %s ignored: no live hold", action, booking_id)
+        return None
     if hold.status == "EXPIRED":
         uow.publish(HoldExpired(booking_id=hold.booking_id, hotel=hold.hotel))
+        return None
+    if hold.status == "HELD" and not await _still_held(uow, hold, await _now(uow)):
+        return None
+    return hold
+
+
+async def extend_hold(uow: UnitOfWork, message: ExtendHold, envelope: Envelope | None = None) -> None:
+    hold = await _live_hold(uow, message.booking_id, "extend")
+    if hold is None:
         return
+    expires_at = hold.expires_at
     if hold.status == "HELD":
-        if not await _still_held(uow, hold, await _now(uow)):
-            return
         expires_at = max(message.expires_at, hold.expires_at)  # an extension never shortens a hold
         await repo.set_hold(uow.session, hold.booking_id, expires_at=expires_at)
-    else:
-        expires_at = hold.expires_at
     uow.publish(HoldExtended(booking_id=hold.booking_id, hotel=hold.hotel, expires_at=expires_at))
 
 
 async def commit_hold(uow: UnitOfWork, message: CommitHold, envelope: Envelope | None = None) -> None:
-    hold = await repo.get_hold(uow.session, message.booking_id, lock=True)
-    if hold is None or hold.status == "RELEASED":
-        log.warning("commit of %s ignored: no live hold", message.booking_id)
-        return
-    if hold.status == "EXPIRED":
-        uow.publish(HoldExpired(booking_id=hold.booking_id, hotel=hold.hotel))
+    hold = await _live_hold(uow, message.booking_id, "commit")
+    if hold is None:
         return
     if hold.status == "HELD":
-        if not await _still_held(uow, hold, await _now(uow)):
-            return
         await repo.set_hold(uow.session, hold.booking_id, status="COMMITTED")
     uow.publish(HoldCommitted(booking_id=hold.booking_id, hotel=hold.hotel))
 

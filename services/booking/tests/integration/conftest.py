@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_support import *  # noqa: E402,F401,F403
 from booking_support import BusProbe, Saga, StandIn, running_booking  # noqa: E402
 
 

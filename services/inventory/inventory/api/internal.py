@@ -48,7 +48,9 @@ async def assign_room(hotel: str, booking_id: str, body: AssignmentIn, runtime: 
                 raise Problem(404, f"no hold for booking {booking_id} at {hotel}", code="not-found")
             if hold.status != "COMMITTED":
                 raise Problem(409, f"booking {booking_id} has no committed hold ({hold.status})", code="not-committed")
-            room = (await uow.session.execute(text("SELECT * FROM rooms WHERE hotel = :h AND number = :n"),
+            # Assignments to one room take turns on its row: concurrent inserts checked by the exclusion
+            # constraint could otherwise wait on each other and end in a deadlock instead of a 409.
+            room = (await uow.session.execute(text("SELECT * FROM rooms WHERE hotel = :h AND number = :n FOR UPDATE"),
                                               {"h": hotel, "n": body.room_number})).first()
             if room is None:
                 raise Problem(404, f"unknown room {body.room_number}", code="unknown-room")
