@@ -3,7 +3,7 @@
 ``python bench/inventory_availability.py`` seeds a fresh database (10 hotels x 8 room types x 40 rooms,
 a year of seasonal nightly rates, taxes, thousands of holds), starts the inventory service as its own
 process (hotelmate_devtools.system), measures p50/p95/p99 latency and throughput at 1 and 50
-concurrent clients directly against the service, prints the SQL query count of one availability call
+concurrent clients directly against the service and through the gateway, prints the SQL query count of one availability call
 for a 1-night and a 14-night stay, then drops what it created.
 """
 
@@ -13,7 +13,6 @@ import asyncio
 import os
 import random
 import secrets
-import statistics
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -26,11 +25,13 @@ os.environ["HOTELMATE_DB_PREFIX"] = f"hmbench_{RUN}_"
 os.environ["HOTELMATE_BUS_NAMESPACE"] = f"hmbench_{RUN}"
 os.environ.setdefault("HOTELMATE_LOG_LEVEL", "WARNING")
 
+from hotelmate_devtools.cleanup import delete_namespace_queues, drop_prefixed_databases, percentile  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 
 HOTELS, TYPES, ROOMS_PER_TYPE, HOLDS = 10, 8, 40, 6000
 TZ = "Europe/Lisbon"
+GATEWAY_LIMITS = {"HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "10000000", "HOTELMATE_GATEWAY_PUBLIC_BURST": "10000000"}
 rng = random.Random(42)
 
 
@@ -129,9 +130,9 @@ async def measure(client: httpx.AsyncClient, kind: str, concurrency: int, total:
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100)
-    return (f"{kind:<12} clients={concurrency:<3} n={total:<5} p50={q[49] * 1000:7.1f} ms  p95={q[94] * 1000:7.1f} ms  "
-            f"p99={q[98] * 1000:7.1f} ms  throughput={total / wall:7.1f} req/s")
+    p50, p95, p99 = (percentile(latencies, q) * 1000 for q in (50, 95, 99))
+    return (f"{kind:<12} clients={concurrency:<3} n={total:<5} p50={p50:7.1f} ms  p95={p95:7.1f} ms  "
+            f"p99={p99:7.1f} ms  throughput={total / wall:7.1f} req/s")
 
 
 async def query_counts(database_url: str) -> dict[int, int]:
@@ -154,23 +155,11 @@ async def query_counts(database_url: str) -> dict[int, int]:
     return counts
 
 
-async def drop_queues(settings: PlatformSettings) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        base = f"{settings.bus_namespace}.inventory"
-        for name in (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)]):
-            await channel.queue_delete(name)
-        await channel.exchange_delete(f"{settings.bus_namespace}.bus")
-
-
 async def main() -> None:
     settings = PlatformSettings()
     database_url = settings.database_url("inventory")
-    system = System(Layout.random_ports(), echo=False)
-    system.start(["inventory"])
+    system = System(Layout.random_ports(GATEWAY_LIMITS), echo=False)
+    system.start(["inventory", "gateway"])
     out = sys.stdout.write
     try:
         # keep-alive shorter than uvicorn's 5 s, so no idle connection is reused after the server closed it
@@ -181,18 +170,19 @@ async def main() -> None:
             holds = seed_rooms_and_holds(database_url)
             out(f"seeded {HOTELS} hotels x {TYPES} room types x {ROOMS_PER_TYPE} rooms, a year of rates, "
                 f"{holds} holds in {time.perf_counter() - t0:.1f}s\n")
-            for kind in ("availability", "quote"):
-                await measure(client, kind, 10, 100)  # warm-up
-                out(await measure(client, kind, 1, 300) + "\n")
-                out(await measure(client, kind, 50, 2000) + "\n")
+        for route in ("inventory", "gateway"):
+            out(f"-- {'directly to inventory' if route == 'inventory' else 'through the gateway'}\n")
+            async with httpx.AsyncClient(base_url=system.layout.url(route), timeout=60, limits=limits) as client:
+                for kind in ("availability", "quote"):
+                    await measure(client, kind, 10, 100)  # warm-up
+                    out(await measure(client, kind, 1, 300) + "\n")
+                    out(await measure(client, kind, 50, 1500) + "\n")
         counts = await query_counts(database_url)
         out(f"SQL queries for one availability call: 1 night = {counts[1]}, 14 nights = {counts[14]}\n")
     finally:
         system.stop()
-        from hotelmate_platform.db import drop_database
-
-        drop_database(database_url)
-        await drop_queues(settings)
+        drop_prefixed_databases(settings)
+        await delete_namespace_queues(settings)
 
 
 if __name__ == "__main__":

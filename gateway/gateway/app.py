@@ -39,7 +39,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             secret = secrets.token_hex(32)
         timeout = httpx.Timeout(settings.gateway_upstream_timeout_seconds,
                                 connect=settings.gateway_upstream_connect_seconds)
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+        # Idle connections are dropped well before the services' keep-alive (15 s) closes them, so the
+        # gateway never sends a request down a connection the service is closing (a spurious 502).
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=5.0)
         async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as client:
             gateway = GatewayRuntime(settings=settings, db=Database(settings.database), client=client,
                                      jwt_secret=secret, limiters=Limiters.from_settings(settings))

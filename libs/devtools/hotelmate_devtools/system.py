@@ -78,7 +78,7 @@ class Layout:
             return [py, "-m", "hotelmate_devtools.smtp_sink"]
         module = "gateway.app:app" if name == "gateway" else f"{name}.app:app"
         return [py, "-m", "uvicorn", module, "--host", "127.0.0.1", "--port", str(self.ports[name]),
-                "--no-access-log", "--timeout-graceful-shutdown", "5"]
+                "--no-access-log", "--timeout-graceful-shutdown", "5", "--timeout-keep-alive", "15"]
 
 
 class Process:
