@@ -6,7 +6,7 @@ An event that no longer applies to the booking's status is logged and dropped, n
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hotelmate_contracts import (
     CheckoutCreated, Envelope, HoldExpired, HoldPlaced, HoldRefused, PaymentAuthorized, PaymentCaptured,
@@ -32,6 +32,7 @@ def now() -> datetime:
 class SagaHandlers:
     def __init__(self, settings: BookingSettings) -> None:
         self.transitions = Transitions(settings)
+        self.authorisation_max_age = timedelta(hours=settings.booking_authorisation_max_hours)
 
     def mapping(self) -> dict:
         return {
@@ -104,7 +105,8 @@ class SagaHandlers:
             return
         if booking["status"] in (Status.REQUESTED, Status.PENDING_PAYMENT):
             profile = booking["hotel_profile"]
-            deadline = approval_deadline(now(), msg.authorized_at, int(profile["approval_hours"]))
+            deadline = approval_deadline(now(), msg.authorized_at, int(profile["approval_hours"]),
+                                         self.authorisation_max_age)
             await self.transitions.fire(uow, booking, Trigger.PAYMENT_AUTHORIZED, actor="stripe", now=now(),
                                         reason="card authorised",
                                         changes={"approval_deadline": deadline, "payment_status": "AUTHORIZED"})

@@ -1,3 +1,5 @@
+from pydantic import Field
+
 from hotelmate_platform.settings import ServiceSettings
 
 
@@ -8,3 +10,6 @@ class BookingSettings(ServiceSettings):
     # ApprovalDeadlineNear is sent once when this little time remains.
     booking_deadline_warning_minutes: int = 120
     booking_http_timeout_seconds: float = 5.0
+    # An operator may keep authorisations shorter than SPEC's 6 days (e.g. a card network's shorter
+    # validity); it can never be longer. Fractions of an hour are allowed.
+    booking_authorisation_max_hours: float = Field(default=144.0, gt=0, le=144.0)

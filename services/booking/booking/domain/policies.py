@@ -74,6 +74,8 @@ def cancellation_terms(quote: Quote, *, now: datetime, check_in_time: str, timez
     return CancellationTerms(fee, round_money(quote.total.amount - fee, currency), free_until)
 
 
-def approval_deadline(now: datetime, authorized_at: datetime, approval_hours: int) -> datetime:
-    """Staff must decide by then: ``approval_hours`` from now, never later than 6 days after authorisation."""
-    return min(now + timedelta(hours=approval_hours), authorized_at + MAX_AUTHORISATION_AGE)
+def approval_deadline(now: datetime, authorized_at: datetime, approval_hours: int,
+                      max_age: timedelta = MAX_AUTHORISATION_AGE) -> datetime:
+    """Staff must decide by then: ``approval_hours`` from now, never later than ``max_age`` (at most
+    6 days) after authorisation."""
+    return min(now + timedelta(hours=approval_hours), authorized_at + min(max_age, MAX_AUTHORISATION_AGE))

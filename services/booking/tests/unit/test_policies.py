@@ -97,3 +97,9 @@ def test_approval_deadline_never_later_than_six_days_after_authorisation():
     now = datetime(2026, 7, 1, 12, tzinfo=UTC)
     authorised = now - timedelta(days=5, hours=20)
     assert approval_deadline(now, authorised, 24) == authorised + timedelta(days=6)
+
+
+def test_an_operator_cap_shortens_the_approval_window_but_never_lengthens_it():
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    assert approval_deadline(now, now, 24, max_age=timedelta(hours=2)) == now + timedelta(hours=2)
+    assert approval_deadline(now, now, 240, max_age=timedelta(days=30)) == now + timedelta(days=6)

@@ -1,0 +1,106 @@
+"""The saga's timeouts end to end: every service a separate process, the Stripe emulator, all
+through the gateway. This system keeps authorisations for only a few seconds, so the approval
+deadline lapses within the test."""
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from booking_flow import GOOD_CARD, Desk, Guest  # noqa: E402
+
+NAMES = ["stripe-emulator", "inventory", "booking", "payments", "gateway"]
+ENV = {
+    "HOTELMATE_SWEEP_SECONDS": "0.5",
+    "HOTELMATE_BOOKING_AUTHORISATION_MAX_HOURS": "0.003",  # about 11 seconds
+    "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000",
+    "HOTELMATE_GATEWAY_PUBLIC_BURST": "100000",
+    "STRIPE_EMULATOR_WEBHOOK_RETRY_DELAYS": "1,2",  # Stripe retries for days; here every 2 s
+    "STRIPE_EMULATOR_WEBHOOK_MAX_ATTEMPTS": "100",
+}
+
+
+@pytest.fixture(scope="module")
+def system(system_factory):
+    return system_factory(NAMES, env=ENV)
+
+
+@pytest.fixture
+async def http(system):
+    async with httpx.AsyncClient(base_url=system.layout.url("gateway"), timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def stripe(system):
+    async with httpx.AsyncClient(base_url=system.layout.url("stripe-emulator"), timeout=10) as client:
+        yield client
+
+
+async def intent_status(stripe: httpx.AsyncClient, intent: str) -> str:
+    answer = await stripe.get(f"/v1/payment_intents/{intent}", headers={"Authorization": "Bearer sk_test_emulator"})
+    return answer.json()["status"]
+
+
+async def eventually(check, timeout: float = 30) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.2)
+    return True
+
+
+async def test_approval_deadline_lapses_expires_the_booking_and_voids_the_card(http, stripe):
+    desk = Desk(http)
+    await desk.login()
+    await desk.open_hotel("dl-rome", rooms=1, tz="Europe/Rome")
+    guest = Guest(http, "dl-rome", tz="Europe/Rome")
+    await guest.book(days_ahead=3)
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    await guest.pay(view["payment"]["checkout_url"], GOOD_CARD)
+    view = await guest.wait_for("PENDING_APPROVAL")
+    assert view["approval_deadline"], "the guest sees when the hotel must decide"
+    await guest.wait_for("EXPIRED", timeout=40)  # nobody decided in time
+    assert await eventually(lambda: _payment_is(guest, "VOIDED"))
+    assert (await desk.act("dl-rome", guest.booking_id, "approve")).status_code == 409, "too late to approve"
+    detail = await desk.detail("dl-rome", guest.booking_id)
+    assert [t["to"] for t in detail["timeline"]][-1] == "EXPIRED"
+    second = Guest(http, "dl-rome", tz="Europe/Rome")  # the only room is on sale again
+    await second.book(days_ahead=3)
+    await second.wait_for("PENDING_PAYMENT", checkout=True)
+
+
+async def test_payment_arriving_after_expiry_is_voided_and_the_booking_stays_expired(http, stripe, system):
+    desk = Desk(http)
+    await desk.login()
+    await desk.open_hotel("dl-oslo", rooms=1, tz="Europe/Oslo", hold_minutes=1)
+    guest = Guest(http, "dl-oslo", tz="Europe/Oslo")
+    await guest.book(days_ahead=4)
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
+    session = re.search(r"cs_[A-Za-z0-9_]+", view["payment"]["checkout_url"]).group(0)
+    # The guest pays while the payments service is down: Stripe's webhook cannot get through.
+    system.processes["payments"].stop()
+    paid = await stripe.post(f"/_emulator/checkout/sessions/{session}/pay", json={"card_number": GOOD_CARD})
+    assert paid.status_code == 200, paid.text
+    intent = paid.json()["payment_intent"]["id"]
+    assert await intent_status(stripe, intent) == "requires_capture"
+    await guest.wait_for("EXPIRED", timeout=90)  # the hold lapses unpaid, as far as HotelMate knows
+    system.restart("payments")  # now Stripe's retried webhook arrives, late
+    assert await eventually(lambda: _intent_is(stripe, intent, "canceled"), timeout=40), "the late authorisation is voided"
+    await asyncio.sleep(2)
+    view = await guest.view()
+    assert view["status"] == "EXPIRED", "a late payment never revives the booking"
+    assert view["payment"]["status"] != "CAPTURED"
+
+
+async def _payment_is(guest: Guest, status: str) -> bool:
+    return (await guest.view())["payment"]["status"] == status
+
+
+async def _intent_is(stripe: httpx.AsyncClient, intent: str, status: str) -> bool:
+    return await intent_status(stripe, intent) == status
