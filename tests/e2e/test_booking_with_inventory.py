@@ -18,8 +18,11 @@ from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
 
 @pytest.fixture(scope="module")
 def system(system_factory):
-    return system_factory(["inventory", "booking", "gateway"], env={"HOTELMATE_SWEEP_SECONDS": "0.5",
-                                                "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
+    # This module's processes share the run's queues with the next module's: stop them when it ends.
+    system = system_factory(["inventory", "booking", "gateway"], env={
+        "HOTELMATE_SWEEP_SECONDS": "0.5", "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
+    yield system
+    system.stop()
 
 
 @pytest.fixture

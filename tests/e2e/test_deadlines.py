@@ -26,7 +26,10 @@ ENV = {
 
 @pytest.fixture(scope="module")
 def system(system_factory):
-    return system_factory(NAMES, env=ENV)
+    # This module's processes share the run's queues with the next module's: stop them when it ends.
+    system = system_factory(NAMES, env=ENV)
+    yield system
+    system.stop()
 
 
 @pytest.fixture
