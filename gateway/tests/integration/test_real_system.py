@@ -30,7 +30,8 @@ def real_system(system_factory):
     names = ["stripe-emulator", "inventory", *OTHER_SERVICES, "gateway"]
     system = system_factory(names, env=HIGH_LIMITS)
     system.started = names
-    return system
+    yield system
+    system.stop()  # its consumers share the run's queues with later modules' processes
 
 
 def test_through_the_real_inventory_service(real_system):
