@@ -93,7 +93,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(scope="session")
 def system_factory() -> Iterator[callable]:
     """Start processes of the system on free ports: ``system = system_factory(["inventory"])``.
-    They run until the tests leave the folder that started them (or the run ends)."""
+    They run until the tests leave the folder that started them (or the run ends); a module-scoped
+    fixture whose processes consume from the bus should stop them itself at teardown, since the next
+    module's processes would otherwise compete with them for the run's queues."""
 
     def start(names, env: dict[str, str] | None = None) -> System:
         system = System(Layout.random_ports(env), echo=bool(os.environ.get("HOTELMATE_TEST_ECHO")))
