@@ -10,25 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hotelmate_devtools.testing import system_fixture
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from booking_flow import BAD_CARD, Desk, Guest  # noqa: E402
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 
 
-@pytest.fixture(scope="module")
-def system(system_factory):
-    # This module's processes share the run's queues with the next module's: stop them when it ends.
-    system = system_factory(NAMES, env={
-        "HOTELMATE_SWEEP_SECONDS": "0.5", "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
-    yield system
-    system.stop()
-
-
-@pytest.fixture
-async def http(system):
-    async with httpx.AsyncClient(base_url=system.layout.url("gateway"), timeout=30) as client:
-        yield client
+system = system_fixture(NAMES, env={
+    "HOTELMATE_SWEEP_SECONDS": "0.5", "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
 
 
 _LOGIN: dict = {}  # the gateway rate-limits logins: one per module

@@ -7,22 +7,16 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hotelmate_contracts import CheckoutCreated, PaymentAuthorized, PaymentCaptured
+from hotelmate_devtools.testing import system_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def system(system_factory):
-    # This module's processes share the run's queues with the next module's: stop them when it ends.
-    system = system_factory(["inventory", "booking", "gateway"], env={
-        "HOTELMATE_SWEEP_SECONDS": "0.5", "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
-    yield system
-    system.stop()
+system = system_fixture(["inventory", "booking", "gateway"], env={
+    "HOTELMATE_SWEEP_SECONDS": "0.5", "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
 
 
 @pytest.fixture
@@ -31,12 +25,6 @@ async def payments(platform_settings):
     await probe.start()
     yield probe
     await probe.stop()
-
-
-@pytest.fixture
-async def http(system):
-    async with httpx.AsyncClient(base_url=system.layout.url("gateway"), timeout=30) as client:
-        yield client
 
 
 async def test_happy_path_with_real_inventory(http, payments, system):

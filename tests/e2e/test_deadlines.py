@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hotelmate_devtools.testing import system_fixture
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from booking_flow import GOOD_CARD, Desk, Guest  # noqa: E402
 
@@ -24,18 +26,7 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def system(system_factory):
-    # This module's processes share the run's queues with the next module's: stop them when it ends.
-    system = system_factory(NAMES, env=ENV)
-    yield system
-    system.stop()
-
-
-@pytest.fixture
-async def http(system):
-    async with httpx.AsyncClient(base_url=system.layout.url("gateway"), timeout=30) as client:
-        yield client
+system = system_fixture(NAMES, env=ENV)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hotelmate_devtools.testing import system_fixture
+
 log = logging.getLogger(__name__)
 OTHER_SERVICES = ("booking", "payments", "notifications")
 HIGH_LIMITS = {
@@ -24,14 +26,9 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("HOTELMATE_FUZZ_EXAMPLES", "50"))
 KNOWN_UPSTREAM_FAILURES: dict[str, str] = {}
 
 
-@pytest.fixture(scope="module")
-def real_system(system_factory):
-    # The whole system: the fuzzer reaches every service behind the gateway.
-    names = ["stripe-emulator", "inventory", *OTHER_SERVICES, "gateway"]
-    system = system_factory(names, env=HIGH_LIMITS)
-    system.started = names
-    yield system
-    system.stop()  # its consumers share the run's queues with later modules' processes
+# The whole system: the fuzzer reaches every service behind the gateway.
+NAMES = ["stripe-emulator", "inventory", *OTHER_SERVICES, "gateway"]
+real_system = system_fixture(NAMES, env=HIGH_LIMITS, name="real_system")
 
 
 def test_through_the_real_inventory_service(real_system):
@@ -77,7 +74,7 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_breaks(real_system, t
     stated = re.search(r"(\d+) generated", result.stdout)
     cases = int(stated.group(1)) if stated else cases
     known = {op: why for op, why in failures.items() if op in KNOWN_UPSTREAM_FAILURES}
-    summary = (f"schemathesis: {cases} generated cases against {real_system.started} + gateway; "
+    summary = (f"schemathesis: {cases} generated cases against {NAMES}; "
                f"known upstream failures: {sorted(known) or 'none'}")
     print(summary)
     Path(os.environ.get("HOTELMATE_FUZZ_SUMMARY", tmp_path / "summary.txt")).write_text(summary + "\n")

@@ -93,9 +93,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(scope="session")
 def system_factory() -> Iterator[callable]:
     """Start processes of the system on free ports: ``system = system_factory(["inventory"])``.
-    They run until the tests leave the folder that started them (or the run ends); a module-scoped
-    fixture whose processes consume from the bus should stop them itself at teardown, since the next
-    module's processes would otherwise compete with them for the run's queues."""
+    They run until the tests leave the folder that started them (or the run ends)."""
 
     def start(names, env: dict[str, str] | None = None) -> System:
         system = System(Layout.random_ports(env), echo=bool(os.environ.get("HOTELMATE_TEST_ECHO")))
@@ -107,3 +105,17 @@ def system_factory() -> Iterator[callable]:
     for _, system in _systems:
         system.stop()
     _systems.clear()
+
+
+def system_fixture(names: list[str], env: dict[str, str] | None = None, *, name: str = "system"):
+    """A module's ``system`` fixture: ``system = system_fixture(["booking", "gateway"], env={...})``.
+    Its processes stop when the module ends, so they never compete for the run's queues with the
+    processes of the next module in the same folder."""
+
+    @pytest.fixture(scope="module", name=name)
+    def system(system_factory) -> Iterator[System]:
+        started = system_factory(names, env=env)
+        yield started
+        started.stop()
+
+    return system
