@@ -38,7 +38,7 @@ os.environ.setdefault("HOTELMATE_GATEWAY_STAFF_RATE_PER_MINUTE", "10000000")
 import httpx  # noqa: E402
 from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
 
-from hotelmate_devtools.cleanup import delete_namespace_queues, drop_prefixed_databases, percentile  # noqa: E402
+from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_contracts import CheckoutCreated, PaymentAuthorized  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
@@ -178,14 +178,7 @@ def main() -> None:
         asyncio.run(bench(system, play, args.bookings_at_1, args.bookings_at_50))
     finally:
         system.stop()
-        cleanup()
-
-
-def cleanup() -> None:
-    """Drop this run's databases and queues."""
-    settings = PlatformSettings()
-    drop_prefixed_databases(settings)
-    asyncio.run(delete_namespace_queues(settings))
+        remove_run(PlatformSettings())
 
 
 if __name__ == "__main__":

@@ -19,9 +19,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "libs" / "devtools"))
 
-from hotelmate_devtools.cleanup import percentile  # noqa: E402
+from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402
-from hotelmate_platform.db import drop_database  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 
 SEQUENTIAL = 1000
@@ -97,9 +96,7 @@ def main() -> None:
                         print(f"{name} | {line.rstrip()}")
     finally:
         system.stop()
-        settings = PlatformSettings(db_prefix=run)
-        for service in ("inventory", "gateway"):
-            drop_database(settings.database_url(service))
+        remove_run(PlatformSettings(db_prefix=run, bus_namespace=run.rstrip("_")))
     d50, d95 = statistics.median(direct), percentile(direct, 95)
     g50, g95 = statistics.median(through), percentile(through, 95)
     print(f"GET /api/v1/hotels/{{hotel}}, {SEQUENTIAL} sequential requests each, keep-alive:")

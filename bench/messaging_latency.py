@@ -20,7 +20,7 @@ sys.path.insert(0, str(ECHO))
 
 from messages import Ping  # noqa: E402
 
-from hotelmate_devtools.cleanup import percentile  # noqa: E402
+from hotelmate_devtools.cleanup import delete_namespace_queues, percentile  # noqa: E402
 from hotelmate_platform.db import Database, drop_database, prepare_database  # noqa: E402
 from hotelmate_platform.messaging import Bus, OutboxRelay  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
@@ -81,14 +81,10 @@ async def main() -> None:
         relay.cancel()
         consumer.terminate()
         consumer.wait()
-        channel = bus.channel
-        for name in (f"{settings.bus_namespace}.test0", f"{settings.bus_namespace}.test0.dlq",
-                     f"{settings.bus_namespace}.test0.retry.0", f"{settings.bus_namespace}.test0.retry.1"):
-            await channel.queue_delete(name)
-        await channel.exchange_delete(bus.exchange_name)
         await bus.close()
         await db.dispose()
         drop_database(url)
+        await delete_namespace_queues(settings)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import httpx  # noqa: E402
 import stripe  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from hotelmate_devtools.cleanup import delete_namespace_queues, drop_prefixed_databases, percentile  # noqa: E402
+from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_contracts import Envelope, Money, wrap  # noqa: E402
 from hotelmate_contracts.saga import RequestCheckout  # noqa: E402
 from hotelmate_devtools.system import WEBHOOK_SECRET, Layout, System  # noqa: E402
@@ -170,13 +170,6 @@ async def run(system: System, latency_n: int, throughput_n: int) -> None:
         await db.dispose()
 
 
-def cleanup() -> None:
-    """Drop this run's databases and queues."""
-    settings = PlatformSettings()
-    drop_prefixed_databases(settings)
-    asyncio.run(delete_namespace_queues(settings))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="payments webhook benchmark")
     parser.add_argument("--latency-bookings", type=int, default=200)
@@ -190,7 +183,7 @@ def main() -> None:
         print(f"(benchmark ran {time.perf_counter() - started:.0f} s)")
     finally:
         system.stop()
-        cleanup()
+        remove_run(PlatformSettings())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from hotelmate_devtools.testing import system_fixture
 

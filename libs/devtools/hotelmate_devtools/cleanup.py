@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 
 import psycopg
@@ -42,6 +43,12 @@ async def delete_namespace_queues(settings: PlatformSettings) -> None:
             await channel.exchange_delete(f"{ns}.bus")
         except Exception:  # noqa: BLE001 - already gone
             pass
+
+
+def remove_run(settings: PlatformSettings) -> None:
+    """Drop the run's databases and delete its queues (call it outside an event loop)."""
+    drop_prefixed_databases(settings)
+    asyncio.run(delete_namespace_queues(settings))
 
 
 def percentile(values: list[float], q: int) -> float:

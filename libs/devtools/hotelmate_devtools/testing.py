@@ -8,7 +8,6 @@ own database prefix and bus namespace. At the end it drops those databases and q
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 from hotelmate_platform.settings import PlatformSettings
 
 from .preflight import unreachable
-from .cleanup import delete_namespace_queues, drop_prefixed_databases
+from .cleanup import remove_run
 from .system import Layout, System
 
 RUN_ID = secrets.token_hex(3)
@@ -59,9 +58,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if os.environ.get("HOTELMATE_TEST_RUN") != RUN_ID:
         return
     try:
-        settings = PlatformSettings()
-        drop_prefixed_databases(settings)
-        asyncio.run(delete_namespace_queues(settings))
+        remove_run(PlatformSettings())
     finally:
         for container in _containers:
             container.stop()
