@@ -110,13 +110,13 @@ def install_request_ids(app: FastAPI) -> None:
 
     @app.middleware("http")
     async def request_ids(request: Request, call_next):
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(rid[:64])
+        rid = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        token = request_id_var.set(rid)
         try:
             response = await call_next(request)
         finally:
             request_id_var.reset(token)
-        response.headers["X-Request-ID"] = rid[:64]
+        response.headers["X-Request-ID"] = rid
         return response
 
 

@@ -10,8 +10,6 @@ from typing import ClassVar
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_PORTS = {"gateway": 8000, "inventory": 8001, "booking": 8002, "payments": 8003, "notifications": 8004}
-
 
 class PlatformSettings(BaseSettings):
     """What every HotelMate process needs: where PostgreSQL and RabbitMQ are, and naming."""

@@ -14,8 +14,6 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], *, restart_de
     while True:
         try:
             await run()
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("%s crashed; restarting in %ss", name, restart_delay)
         await asyncio.sleep(restart_delay)
@@ -26,8 +24,6 @@ async def every(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
     while True:
         try:
             await step()
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("periodic step %s failed", getattr(step, "__name__", step))
         await asyncio.sleep(seconds)

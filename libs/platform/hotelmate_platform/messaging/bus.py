@@ -82,10 +82,9 @@ class Bus:
         )
         return names
 
-    async def publish(self, envelope: Envelope, *, routing_key: str | None = None, direct: bool = False,
-                      headers: dict | None = None) -> None:
-        """Publish and wait for the broker's confirm. ``direct`` sends to a queue by name."""
-        assert self.channel is not None and self.exchange is not None
+    async def publish(self, envelope: Envelope) -> None:
+        """Publish on the exchange, routed by the message type, and wait for the broker's confirm."""
+        assert self.exchange is not None
         message = aio_pika.Message(
             body=envelope.model_dump_json().encode(),
             content_type="application/json",
@@ -93,13 +92,5 @@ class Bus:
             message_id=str(envelope.message_id),
             correlation_id=envelope.correlation_id,
             type=envelope.type,
-            headers=headers or {},
         )
-        target = self.channel.default_exchange if direct else self.exchange
-        await target.publish(message, routing_key=routing_key or envelope.type, mandatory=False)
-
-    async def delete_queues(self, names: Iterable[str]) -> None:
-        """Remove queues (test clean-up)."""
-        assert self.channel is not None
-        for name in names:
-            await self.channel.queue_delete(name)
+        await self.exchange.publish(message, routing_key=envelope.type, mandatory=False)
