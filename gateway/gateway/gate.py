@@ -47,7 +47,7 @@ def staff_identity(request: Request, gateway: GatewayRuntime) -> Identity:
         identity = _verified_identity(request, gateway)
     except Problem as refused:
         if refused.status == 401:
-            spend(gateway.limiters.public, client_address(request, gateway), "requests")
+            limit_public(request, gateway)
         raise
     spend(gateway.limiters.staff, identity.staff_id, "requests")
     return identity
@@ -69,7 +69,7 @@ def _verified_identity(request: Request, gateway: GatewayRuntime) -> Identity:
 
 def public_caller(request: Request, gateway: GatewayRuntime) -> None:
     """Public and guest routes: per-address limit; a staff JWT is never accepted in a guest's place."""
-    spend(gateway.limiters.public, client_address(request, gateway), "requests")
+    limit_public(request, gateway)
     token = bearer_token(request)
     if token is not None and looks_like_jwt(token):
         raise Problem(401, "Staff tokens are not accepted on guest routes.", code="unauthorized",
@@ -81,4 +81,5 @@ def require_staff(request: Request, gateway: GatewayRuntime = Depends(get_gatewa
 
 
 def limit_public(request: Request, gateway: GatewayRuntime = Depends(get_gateway)) -> None:
+    """Spend a token of the caller's address in the public bucket (``429`` when none is left)."""
     spend(gateway.limiters.public, client_address(request, gateway), "requests")

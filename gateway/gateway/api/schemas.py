@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -49,8 +49,6 @@ class NewStaff(BaseModel):
 
     @model_validator(mode="after")
     def _scoped(self) -> "NewStaff":
-        import re
-
         for hotel in self.hotels:
             if not re.fullmatch(HOTEL, hotel):
                 raise ValueError(f"hotels: {hotel[:70]!r} is not a hotel id")

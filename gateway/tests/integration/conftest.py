@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.runtime import SERVICES
 from hotelmate_devtools.system import Process
 
 HERE = Path(__file__).resolve().parent.parent
-SERVICES = ("inventory", "booking", "payments", "notifications")
 # Slow refills, so that a burst stays spent however slowly a loaded machine runs the test.
 LIMITS = {
     "HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR": "true",

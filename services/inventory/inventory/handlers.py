@@ -84,12 +84,6 @@ async def _still_held(uow: UnitOfWork, hold, now: datetime) -> bool:
     return False
 
 
-async def _now(uow: UnitOfWork) -> datetime:
-    from sqlalchemy import text
-
-    return (await uow.session.execute(text("SELECT statement_timestamp()"))).scalar_one()
-
-
 async def _live_hold(uow: UnitOfWork, booking_id: str, action: str):
     """The booking's hold, locked, if it can still be extended or committed; else None (having
     announced a lapse that the booking service may not have heard of yet)."""
@@ -100,7 +94,7 @@ async def _live_hold(uow: UnitOfWork, booking_id: str, action: str):
     if hold.status == "EXPIRED":
         uow.publish(HoldExpired(booking_id=hold.booking_id, hotel=hold.hotel))
         return None
-    if hold.status == "HELD" and not await _still_held(uow, hold, await _now(uow)):
+    if hold.status == "HELD" and not await _still_held(uow, hold, await repo.statement_time(uow.session)):
         return None
     return hold
 
@@ -139,9 +133,8 @@ async def release_hold(uow: UnitOfWork, message: ReleaseHold, envelope: Envelope
 async def expire_lapsed_holds(db: Database, batch: int = 500) -> int:
     """Sweeper step: mark lapsed holds EXPIRED and publish HoldExpired, durably. Returns how many."""
     async with db.unit_of_work() as uow:
-        lapsed = await repo.lapsed_holds(uow.session, batch)
+        lapsed = await repo.expire_lapsed_holds(uow.session, batch)
         for hold in lapsed:
-            await repo.set_hold(uow.session, hold.booking_id, status="EXPIRED", reason="lapsed")
             uow.publish(HoldExpired(booking_id=hold.booking_id, hotel=hold.hotel))
     if lapsed:
         log.info("expired %s lapsed holds", len(lapsed))

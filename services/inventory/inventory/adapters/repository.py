@@ -7,7 +7,7 @@ expired hold stops counting at its expiry instant, whatever the sweeper has done
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,8 @@ from ..domain.pricing import Promo, RoomTypeRules, Tax
 
 # statement_timestamp(), not now(): the instant of the count, after any lock wait (now() is the transaction's start).
 TAKES_ROOM = "(h.status = 'COMMITTED' OR (h.status = 'HELD' AND h.expires_at > statement_timestamp()))"
+# In-service rooms of the room type ``rt``.
+SELLABLE = "(SELECT count(*) FROM rooms r WHERE r.hotel = rt.hotel AND r.room_type = rt.code AND r.in_service)"
 
 
 def hotel_profile(row: Any) -> HotelProfile:
@@ -43,10 +45,7 @@ async def get_hotel(session: AsyncSession, slug: str) -> Any | None:
 
 async def room_types(session: AsyncSession, hotel: str) -> list[Any]:
     """Room types of ``hotel`` with their count of in-service rooms."""
-    sql = text("""
-        SELECT rt.*, (SELECT count(*) FROM rooms r WHERE r.hotel = rt.hotel AND r.room_type = rt.code
-                      AND r.in_service) AS sellable
-        FROM room_types rt WHERE rt.hotel = :h ORDER BY rt.code""")
+    sql = text(f"SELECT rt.*, {SELLABLE} AS sellable FROM room_types rt WHERE rt.hotel = :h ORDER BY rt.code")
     return list((await session.execute(sql, {"h": hotel})).all())
 
 
@@ -131,6 +130,11 @@ async def busiest_night(session: AsyncSession, hotel: str, room_type: str, start
     return (await session.execute(sql, params)).scalar_one()
 
 
+async def statement_time(session: AsyncSession) -> datetime:
+    """The database's clock now (the instant :data:`TAKES_ROOM` counts at)."""
+    return (await session.execute(text("SELECT statement_timestamp()"))).scalar_one()
+
+
 async def get_hold(session: AsyncSession, booking_id: str, *, lock: bool = False) -> Any | None:
     sql = "SELECT * FROM holds WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")
     return (await session.execute(text(sql), {"b": booking_id})).first()
@@ -169,24 +173,27 @@ async def delete_assignment(session: AsyncSession, booking_id: str) -> int:
     return result.rowcount
 
 
-async def lapsed_holds(session: AsyncSession, limit: int) -> list[Any]:
-    """HELD holds past their expiry, locked for this sweeper (other replicas skip them)."""
-    sql = text("""SELECT booking_id, hotel FROM holds WHERE status = 'HELD' AND expires_at <= now()
-                  ORDER BY expires_at LIMIT :n FOR UPDATE SKIP LOCKED""")
+async def expire_lapsed_holds(session: AsyncSession, limit: int) -> list[Any]:
+    """Mark up to ``limit`` HELD holds past their expiry EXPIRED (rows another replica has locked are
+    skipped); returns their ``booking_id`` and ``hotel`` (one query)."""
+    sql = text("""
+        UPDATE holds SET status = 'EXPIRED', reason = 'lapsed', updated_at = now()
+        WHERE booking_id IN (SELECT booking_id FROM holds WHERE status = 'HELD' AND expires_at <= now()
+                             ORDER BY expires_at LIMIT :n FOR UPDATE SKIP LOCKED)
+        RETURNING booking_id, hotel""")
     return list((await session.execute(sql, {"n": limit})).all())
 
 
 async def occupancy(session: AsyncSession, hotel: str, start: date, end: date) -> list[Any]:
     """Per room type and date in [start, end]: sellable, sold, held (one query)."""
-    sql = text("""
-        SELECT rt.code AS room_type, d.night::date AS date,
-               (SELECT count(*) FROM rooms r WHERE r.hotel = rt.hotel AND r.room_type = rt.code AND r.in_service) AS sellable,
+    sql = text(f"""
+        SELECT rt.code AS room_type, d.night::date AS date, {SELLABLE} AS sellable,
                count(h.booking_id) FILTER (WHERE h.status = 'COMMITTED') AS sold,
                count(h.booking_id) FILTER (WHERE h.status = 'HELD') AS held
         FROM room_types rt
         CROSS JOIN generate_series(CAST(:a AS date), CAST(:b AS date), interval '1 day') AS d(night)
         LEFT JOIN holds h ON h.hotel = rt.hotel AND h.room_type = rt.code AND h.check_in <= d.night
-             AND h.check_out > d.night AND (h.status = 'COMMITTED' OR (h.status = 'HELD' AND h.expires_at > now()))
+             AND h.check_out > d.night AND {TAKES_ROOM}
         WHERE rt.hotel = :h
         GROUP BY rt.hotel, rt.code, d.night ORDER BY rt.code, d.night""")
     return list((await session.execute(sql, {"h": hotel, "a": start, "b": end})).all())

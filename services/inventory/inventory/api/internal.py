@@ -20,7 +20,7 @@ from hotelmate_platform.problems import Problem
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters import repository as repo
-from .schemas import AssignmentIn
+from .schemas import AssignmentIn, invalid_input
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
@@ -55,11 +55,9 @@ async def assign_room(hotel: str, booking_id: str, body: AssignmentIn, runtime: 
             if room is None:
                 raise Problem(404, f"unknown room {body.room_number}", code="unknown-room")
             if room.room_type != hold.room_type:
-                raise Problem(422, "The request has invalid fields.", code="invalid-input", errors=[
-                    {"field": "room_number", "message": f"room {room.number} is a {room.room_type}, the booking is for {hold.room_type}"}])
+                raise invalid_input([("room_number", f"room {room.number} is a {room.room_type}, the booking is for {hold.room_type}")])
             if not room.in_service:
-                raise Problem(422, "The request has invalid fields.", code="invalid-input", errors=[
-                    {"field": "room_number", "message": f"room {room.number} is out of order"}])
+                raise invalid_input([("room_number", f"room {room.number} is out of order")])
             await uow.session.execute(text("""
                 INSERT INTO room_assignments (booking_id, hotel, room_number, stay)
                 VALUES (:b, :h, :n, daterange(:ci, :co, '[)'))
@@ -105,8 +103,7 @@ async def get_hold(hotel: str, booking_id: str, runtime: Runtime = Depends(get_r
 async def list_holds(booking_ids: str = Query(max_length=20000), runtime: Runtime = Depends(get_runtime)) -> dict:
     ids = [b.strip() for b in booking_ids.split(",") if b.strip()]
     if len(ids) > 500:
-        raise Problem(422, "The request has invalid fields.", code="invalid-input",
-                      errors=[{"field": "booking_ids", "message": "at most 500 ids per call"}])
+        raise invalid_input([("booking_ids", "at most 500 ids per call")])
     async with runtime.db.sessions() as session:
         holds = await repo.holds_by_ids(session, ids)
     return {"holds": [hold_view(h) for h in holds]}

@@ -137,14 +137,19 @@ class AssignmentIn(Body):
     room_number: str = Field(min_length=1, max_length=32)
 
 
+def invalid_input(errors: list[tuple[str, str]]) -> Problem:
+    """The ``422`` problem listing ``(field, message)`` pairs."""
+    return Problem(422, "The request has invalid fields.", code="invalid-input",
+                   errors=[{"field": f, "message": m} for f, m in errors])
+
+
 @asynccontextmanager
 async def problems() -> AsyncIterator[None]:
     """Turn the domain's named errors into problem documents."""
     try:
         yield
     except InvalidInput as exc:
-        raise Problem(422, "The request has invalid fields.", code="invalid-input",
-                      errors=[{"field": f, "message": m} for f, m in exc.errors]) from None
+        raise invalid_input(exc.errors) from None
     except NotFound as exc:
         raise Problem(404, str(exc), code="not-found") from None
     except Conflict as exc:

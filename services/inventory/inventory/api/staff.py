@@ -5,6 +5,7 @@ The gateway has already checked the caller's role and hotel scope; these trust i
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query
@@ -12,7 +13,6 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import Text
 
-from hotelmate_platform.problems import Problem
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters import repository as repo
@@ -20,17 +20,14 @@ from ..domain.errors import InvalidInput
 from ..domain.pricing import validate_money
 from ..quoting import require_hotel
 from .public import hotel_view
-from .schemas import CODE, HotelIn, PolicyIn, PromoIn, RateIn, RoomIn, RoomTypeIn, TaxIn, problems
+from .schemas import CODE, HotelIn, PolicyIn, PromoIn, RateIn, RoomIn, RoomTypeIn, TaxIn, invalid_input, problems
 
 router = APIRouter(prefix="/api/v1/staff/hotels", tags=["staff"])
 
 
 def _check_code(value: str, field: str) -> None:
-    import re
-
     if not re.match(CODE, value):
-        raise Problem(422, "The request has invalid fields.", code="invalid-input",
-                      errors=[{"field": field, "message": "letters, digits, '_', '.', '-' (at most 64)"}])
+        raise invalid_input([(field, "letters, digits, '_', '.', '-' (at most 64)")])
 
 
 @router.put("/{hotel}")
@@ -110,8 +107,7 @@ async def put_rates(hotel: str, body: list[RateIn], runtime: Runtime = Depends(g
 async def put_taxes(hotel: str, body: list[TaxIn], runtime: Runtime = Depends(get_runtime)) -> list[dict]:
     codes = [t.code for t in body]
     if len(set(codes)) != len(codes):
-        raise Problem(422, "The request has invalid fields.", code="invalid-input",
-                      errors=[{"field": "code", "message": "tax codes must be unique"}])
+        raise invalid_input([("code", "tax codes must be unique")])
     async with problems(), runtime.db.unit_of_work() as uow:
         await require_hotel(uow.session, hotel)
         # Serialise replacements of one hotel's list (two concurrent PUTs would both insert).
@@ -167,8 +163,7 @@ async def occupancy_report(hotel: str, from_: date = Query(alias="from"), to: da
                            runtime: Runtime = Depends(get_runtime)) -> dict:
     """Per room type and date (both ends included): sellable, sold (committed), held (live), free."""
     if to < from_ or (to - from_).days > 366:
-        raise Problem(422, "The request has invalid fields.", code="invalid-input",
-                      errors=[{"field": "to", "message": "must be on or after 'from', at most 366 days later"}])
+        raise invalid_input([("to", "must be on or after 'from', at most 366 days later")])
     async with problems(), runtime.db.sessions() as session:
         await require_hotel(session, hotel)
         rows = await repo.occupancy(session, hotel, from_, to)
