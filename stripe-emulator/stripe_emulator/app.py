@@ -20,11 +20,6 @@ from .store import Ctx
 log = logging.getLogger(__name__)
 
 
-def _expand(params: dict[str, Any]) -> list[str]:
-    value = params.get("expand") or []
-    return [value] if isinstance(value, str) else list(value)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     emu = Emulator(settings)
@@ -47,54 +42,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # ----------------------------------------------------------------- checkout sessions
     @app.post("/v1/checkout/sessions")
     async def create_session(request: Request):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.create_session(p), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.create_session(p))
 
     @app.get("/v1/checkout/sessions/{sid}")
     async def get_session(request: Request, sid: str):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.get("checkout.session", sid), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.get("checkout.session", sid))
 
     @app.post("/v1/checkout/sessions/{sid}/expire")
     async def expire_session(request: Request, sid: str):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.expire_session(sid, ctx), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.expire_session(sid, ctx))
 
     # ----------------------------------------------------------------- payment intents
     @app.get("/v1/payment_intents/{pid}")
     async def get_intent(request: Request, pid: str):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.get("payment_intent", pid), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.get("payment_intent", pid))
 
     @app.post("/v1/payment_intents/{pid}/capture")
     async def capture(request: Request, pid: str):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.capture(pid, p, ctx), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.capture(pid, p, ctx))
 
     @app.post("/v1/payment_intents/{pid}/cancel")
     async def cancel(request: Request, pid: str):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.cancel(pid, p, ctx), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.cancel(pid, p, ctx))
 
     # ----------------------------------------------------------------- refunds, charges, events
     @app.post("/v1/refunds")
     async def create_refund(request: Request):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.create_refund(p, ctx), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.create_refund(p, ctx))
 
     @app.get("/v1/refunds/{rid}")
     async def get_refund(request: Request, rid: str):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.get("refund", rid), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.get("refund", rid))
 
     @app.get("/v1/charges/{cid}")
     async def get_charge(request: Request, cid: str):
-        return await emu.call(request, lambda p, ctx: store.render(
-            store.get("charge", cid), _expand(p)))
+        return await emu.call(request, lambda p, ctx: store.get("charge", cid))
 
     @app.get("/v1/events/{eid}")
     async def get_event(request: Request, eid: str):
-        return await emu.call(request, lambda p, ctx: store.render(store.get("event", eid)))
+        return await emu.call(request, lambda p, ctx: store.get("event", eid))
 
     @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "DELETE"])
     async def unknown(request: Request, rest: str):
@@ -114,6 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Session expired", "This checkout session has expired. Return to the merchant to "
             "start again.", session.get("cancel_url")), status_code=410)
 
+    def _not_found_page() -> HTMLResponse:
+        return HTMLResponse(checkout_page.error_page(
+            "Not found", "This checkout page does not exist."), status_code=404)
+
     def _lookup(sid: str) -> dict[str, Any] | None:
         return store.objects["checkout.session"].get(sid)
 
@@ -121,11 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def page(request: Request, sid: str):
         async with emu.lock:
             session = _lookup(sid)
-            if session is not None and session["status"] == "open":
-                store.sweep()  # an elapsed expires_at shows as expired right away
+            if session is not None:
+                store.lapse_if_due(session)  # an elapsed expires_at shows as expired right away
         if session is None:
-            return HTMLResponse(checkout_page.error_page(
-                "Not found", "This checkout page does not exist."), status_code=404)
+            return _not_found_page()
         if session["status"] != "open":
             return _inactive_page(session)
         return HTMLResponse(checkout_page.payment_page(session, request.url.path))
@@ -137,8 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with emu.lock:
             session = _lookup(sid)
             if session is None:
-                return HTMLResponse(checkout_page.error_page(
-                    "Not found", "This checkout page does not exist."), status_code=404)
+                return _not_found_page()
             try:
                 result = store.pay_session(sid, card_number)
             except StripeError:

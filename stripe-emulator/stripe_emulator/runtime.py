@@ -1,5 +1,6 @@
 """The running emulator: state, lock, faults, request log, and the pipeline every /v1 call takes
-(authentication → form parsing → fault injection → idempotency → operation under the lock)."""
+(authentication → form parsing → fault injection → idempotency → operation under the lock →
+the answer rendered, expanded as asked)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ from .webhooks import Dispatcher
 
 log = logging.getLogger(__name__)
 
+# An operation answers the stored object; the pipeline renders a copy, expanded as the request asks.
 Operation = Callable[[dict[str, Any], Ctx], dict[str, Any]]
+
+
+def expand_paths(params: dict[str, Any]) -> list[str]:
+    value = params.get("expand") or []
+    return [value] if isinstance(value, str) else list(value)
 
 
 @dataclass
@@ -169,7 +176,8 @@ class Emulator:
             ctx = Ctx(request_id=request_id, idempotency_key=idem_key)
             try:
                 async with self.lock:
-                    status, body = 200, operation(params, ctx)
+                    body = self.store.render(operation(params, ctx), expand_paths(params))
+                    status = 200
             except StripeError as exc:
                 status, body = exc.status, exc.body(request_id)
             except Exception:

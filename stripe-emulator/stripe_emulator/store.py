@@ -130,10 +130,14 @@ class Store:
         self.emit("checkout.session.expired", session, ctx)
         return session
 
+    def lapse_if_due(self, session: dict[str, Any]) -> None:
+        """An open session past its expires_at expires now, whether or not the sweeper has run."""
+        if session["status"] == "open" and session["expires_at"] <= time.time():
+            self.expire_session(session["id"], None, automatic=True)
+
     def pay_session(self, sid: str, card_number: str, ctx: Ctx | None = None) -> PayResult:
         session = self.get("checkout.session", sid)
-        if session["status"] == "open" and session["expires_at"] <= time.time():
-            self.expire_session(sid, None, automatic=True)
+        self.lapse_if_due(session)
         if session["status"] != "open":
             raise invalid(f"This Checkout Session is no longer active (status "
                           f"{session['status']}).")
@@ -313,10 +317,9 @@ class Store:
     # ----------------------------------------------------------------- time
     def sweep(self) -> None:
         """Expire open sessions past expires_at and authorisations past capture_before."""
+        for session in list(self.objects["checkout.session"].values()):
+            self.lapse_if_due(session)
         t = time.time()
-        for sid, session in list(self.objects["checkout.session"].items()):
-            if session["status"] == "open" and session["expires_at"] <= t:
-                self.expire_session(sid, None, automatic=True)
         for pi in list(self.objects["payment_intent"].values()):
             if pi["status"] != "requires_capture":
                 continue

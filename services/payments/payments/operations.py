@@ -22,7 +22,6 @@ from .settings import PaymentsSettings
 
 log = logging.getLogger(__name__)
 
-STAGE = {"CHECKOUT": "CHECKOUT", "CAPTURE": "CAPTURE", "VOID": "VOID", "REFUND": "REFUND"}
 CANCELLABLE = {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture", "processing"}
 
 
@@ -62,8 +61,7 @@ class OperationWorker:
             log.error("operation %s of %s gave up after %s attempts", op["op_key"], op["booking_id"], op["attempts"])
             await self._fail(op, "stripe unavailable")
             return
-        delays = self.settings.stripe_retry_delays_ms
-        delay = delays[min(op["attempts"], len(delays)) - 1] / 1000
+        delay = self.settings.retry_delay_seconds(op["attempts"])
         log.warning("operation %s of %s: %s; retrying in %.1fs", op["op_key"], op["booking_id"], error, delay)
         async with self.db.unit_of_work() as uow:
             await repo.postpone(uow.session, "payment_operations", op["id"], delay, error)
@@ -71,7 +69,7 @@ class OperationWorker:
     async def _fail(self, op: dict, reason: str) -> None:
         async with self.db.unit_of_work() as uow:
             await repo.finish_operation(uow.session, op["id"], "FAILED", reason)
-            uow.publish(PaymentFailed(booking_id=op["booking_id"], stage=STAGE[op["kind"]], reason=reason))
+            uow.publish(PaymentFailed(booking_id=op["booking_id"], stage=op["kind"], reason=reason))
         log.info("operation %s of %s failed: %s", op["op_key"], op["booking_id"], reason)
 
     async def _done(self, op: dict) -> None:

@@ -28,6 +28,12 @@ class Drift:
     problem: str
 
 
+def operation_label(op_key: str) -> str:
+    """``void-intent:pi_…wxyz``: a PaymentIntent id in an operation key, shortened like every id shown."""
+    name, _, stripe_id = op_key.partition(":")
+    return f"{name}:{short_ref(stripe_id)}" if stripe_id.startswith("pi_") else op_key
+
+
 def intent_drift(row: dict, stripe_status: str, amount_received: int) -> list[str]:
     """Disagreements between our payment row and Stripe's PaymentIntent."""
     status, found = Status(row["status"]), []
@@ -58,7 +64,7 @@ async def find_drift(db: Database, stripe_api: StripeApi, grace_seconds: float) 
             SELECT id, type FROM stripe_events
             WHERE processed_at IS NULL AND received_at < now() - make_interval(secs => :g)"""),
             {"g": grace_seconds})).all()
-    drift = [Drift(b, f"operation {k} {s}: {e or ''}".strip()) for b, k, s, e in ops]
+    drift = [Drift(b, f"operation {operation_label(k)} {s}: {e or ''}".strip()) for b, k, s, e in ops]
     drift += [Drift("-", f"stored Stripe event {t} ({short_ref(i)}) never processed") for i, t in events]
     for row in rows:
         if row["closed"] and row["status"] == Status.AUTHORIZED:

@@ -22,3 +22,8 @@ class PaymentsSettings(ServiceSettings):
     stripe_webhook_max_bytes: int = 256 * 1024
     stripe_webhook_rate_per_second: float = 200.0
     stripe_webhook_rate_burst: int = 400
+
+    def retry_delay_seconds(self, attempts: int) -> float:
+        """Pause after the ``attempts``-th try of an operation or stored event; the last delay repeats."""
+        delays = self.stripe_retry_delays_ms
+        return delays[min(attempts, len(delays)) - 1] / 1000

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 
 from hotelmate_contracts.saga import PaymentFailed
 from hotelmate_platform.db import Database
 
 from .adapters import repository as repo
 from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, snapshot
-from .domain.model import MONEY_TAKEN, Outcome, Status, observe_closed_unpaid, observe_intent, observe_refunds
+from .domain.model import (MONEY_TAKEN, Outcome, Status, observe_closed_unpaid, observe_intent, observe_refunds,
+                           observe_stray_intent)
 from .recording import apply_outcome
 from .settings import PaymentsSettings
 
@@ -52,14 +52,6 @@ def decline_reason(obj: dict) -> str:
     return str(error.get("decline_code") or error.get("code") or "card declined")
 
 
-def stray_intent(state, intent: dict) -> Outcome:
-    """A second PaymentIntent for a booking that already has one: never announced; voided if authorised."""
-    if intent.get("status") != "requires_capture":
-        return Outcome(state)
-    reason = state.flag_reason or "a second authorisation for the booking"
-    return Outcome(replace(state, flagged=True, flag_reason=reason), void_needed=True)
-
-
 class EventProcessor:
     def __init__(self, db: Database, stripe_api: StripeApi, settings: PaymentsSettings) -> None:
         self.db, self.stripe, self.settings = db, stripe_api, settings
@@ -83,12 +75,11 @@ class EventProcessor:
 
     async def process(self, row: dict) -> None:
         try:
-            await self._handle(row["id"], row["type"], repo.event_payload(row)["data"]["object"])
+            await self._handle(row["id"], row["type"], row["payload"]["data"]["object"])
         except Exception as exc:  # noqa: BLE001 - the stored event stays; it is tried again later
             if not isinstance(exc, (StripeUnavailable, StripeRefused)):
                 log.exception("stripe event %s (%s) crashed", row["id"], row["type"])
-            delays = self.settings.stripe_retry_delays_ms
-            delay = delays[min(row["attempts"], len(delays)) - 1] / 1000
+            delay = self.settings.retry_delay_seconds(row["attempts"])
             log.warning("stripe event %s (%s) postponed %.1fs: %s", row["id"], row["type"], delay, exc)
             async with self.db.unit_of_work() as uow:
                 await repo.postpone(uow.session, "stripe_events", row["id"], delay, str(exc))
@@ -118,7 +109,7 @@ class EventProcessor:
                 refunded = int(obj.get("amount_refunded") or 0)
                 outcome = Outcome(observe_refunds(state, refunded) if state.status in MONEY_TAKEN else state)
             elif intent is not None and row["payment_intent_id"] not in (None, intent_id):
-                outcome = stray_intent(state, intent)
+                outcome = observe_stray_intent(state, snapshot(intent))
             elif intent is not None:
                 outcome = observe_intent(state, snapshot(intent))
             else:

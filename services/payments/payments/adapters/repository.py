@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
@@ -137,8 +136,3 @@ async def store_event(session: AsyncSession, event_id: str, event_type: str, pay
 async def mark_event_processed(session: AsyncSession, event_id: str, note: str | None = None) -> None:
     await session.execute(text("UPDATE stripe_events SET processed_at = now(), last_error = :n WHERE id = :id"),
                           {"id": event_id, "n": note})
-
-
-def event_payload(row: dict) -> dict:
-    payload = row["payload"]
-    return json.loads(payload) if isinstance(payload, str) else payload

@@ -107,6 +107,13 @@ def observe_intent(state: PaymentState, intent: IntentSnapshot) -> Outcome:
     return Outcome(state)
 
 
+def observe_stray_intent(state: PaymentState, intent: IntentSnapshot) -> Outcome:
+    """A second PaymentIntent for a booking that already has one: never announced; voided if authorised."""
+    if intent.status != "requires_capture":
+        return Outcome(state)
+    return Outcome(_flag(state, "a second authorisation for the booking"), void_needed=True)
+
+
 def observe_closed_unpaid(state: PaymentState) -> Outcome:
     """The authorisation was cancelled or the Checkout Session lapsed unpaid."""
     if state.status in MONEY_TAKEN or state.status == Status.VOIDED:

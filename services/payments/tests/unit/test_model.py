@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from payments.domain.model import (Announce, IntentSnapshot, PaymentState, Status, observe_closed_unpaid,
-                                   observe_intent, observe_refunds, short_ref)
+                                   observe_intent, observe_refunds, observe_stray_intent, short_ref)
 
 OPEN = PaymentState(status=Status.CHECKOUT_OPEN, amount_minor=12000, currency="EUR")
 AUTHORISED = IntentSnapshot(status="requires_capture", amount=12000, currency="eur")
@@ -40,6 +40,15 @@ def test_payments_never_move_backwards_whatever_the_order():
             state, announced = outcome.state, announced + outcome.announce
         assert state.status in (Status.CAPTURED, Status.FAILED)
         assert announced.count(Announce.CAPTURED) <= 1 and announced.count(Announce.AUTHORIZED) <= 1
+
+
+def test_second_authorisation_for_the_booking_is_voided_and_flagged_not_announced():
+    authorised = observe_intent(OPEN, AUTHORISED).state
+    outcome = observe_stray_intent(authorised, AUTHORISED)
+    assert outcome.void_needed and outcome.state.flagged and outcome.announce == []
+    assert outcome.state.status is Status.AUTHORIZED
+    settled = observe_stray_intent(authorised, CANCELLED)
+    assert settled.state == authorised and not settled.void_needed
 
 
 def test_capture_then_late_cancel_keeps_the_capture():
