@@ -21,7 +21,7 @@ from .adapters import repository
 from .adapters.repository import Booking
 from .adapters.upstream import Upstream
 from .api.schemas import BookingRequest
-from .domain.model import new_guest_token, party_errors, stay_date_errors, token_digest
+from .domain.model import hotel_today, new_guest_token, party_errors, stay_date_errors, token_digest
 from .domain.policies import CancellationTerms, cancellation_terms
 from .domain.states import Status, Trigger, TransitionRefused, allows
 from .transitions import Transitions, contact, profile_of, quote_of
@@ -136,11 +136,10 @@ class BookingCommands:
                           hotel_profile=profile.model_dump(mode="json"), payment_status="NONE",
                           hold_expires_at=now + timedelta(minutes=profile.hold_minutes))
             rows = party_rows(body)
-            if not await repository.insert_booking(uow.session, values, rows):
+            inserted = await repository.insert_booking(uow.session, values, rows)
+            if not inserted:
                 await uow.rollback()
-                inserted = False
             else:
-                inserted = True
                 booking = {**values, "party": rows, "quote": None, "approval_deadline": None, "room_number": None,
                            "cancellation": None}
                 await repository.add_timeline(uow.session, booking_id, None, Status.REQUESTED.value, "guest", "booking requested")
@@ -218,8 +217,7 @@ class BookingCommands:
         async with self.db.unit_of_work() as uow:
             booking = await self._locked(uow, hotel, booking_id)
             if trigger in (Trigger.CHECK_IN, Trigger.NO_SHOW) and allows(booking["status"], trigger):
-                local_today = utcnow().astimezone(ZoneInfo(profile_of(booking).timezone)).date()
-                if local_today < booking["check_in"]:
+                if hotel_today(utcnow(), profile_of(booking).timezone) < booking["check_in"]:
                     raise conflict("Not before the arrival date (hotel time).")
                 if trigger == Trigger.CHECK_IN and not booking["room_number"]:
                     raise conflict("Assign a room before check-in.")

@@ -19,7 +19,7 @@ from .adapters.repository import Booking
 from .domain.policies import approval_deadline
 from .domain.states import Status, Trigger, allows
 from .settings import BookingSettings
-from .transitions import Transitions, quote_of
+from .transitions import Transitions, profile_of, quote_of
 
 log = logging.getLogger(__name__)
 CAPTURED_OR_AFTER = ("CAPTURED", "REFUNDED", "PARTIALLY_REFUNDED")
@@ -95,25 +95,25 @@ class SagaHandlers:
         booking = await self._load(uow, msg.booking_id, Trigger.PAYMENT_AUTHORIZED)
         if booking is None:
             return
+        if booking["status"] not in (Status.REQUESTED, Status.PENDING_PAYMENT):
+            # the booking is over: the authorisation is voided, the booking stays as it is
+            await self.transitions.fire(uow, booking, Trigger.PAYMENT_AUTHORIZED, actor="stripe", now=now(),
+                                        reason=f"late authorisation voided (booking {booking['status']})",
+                                        changes={"payment_status": "AUTHORIZED"})
+            return
         quote = quote_of(booking)
-        if booking["status"] in (Status.REQUESTED, Status.PENDING_PAYMENT) and quote is not None and (
-                msg.amount.currency != quote.total.currency or msg.amount.amount != quote.total.amount):
+        if quote is not None and (msg.amount.currency, msg.amount.amount) != (quote.total.currency, quote.total.amount):
             # SPEC §4.5: never accept a different amount; void it, the guest can still pay the right one
             await self.transitions.fire(uow, booking, Trigger.AUTHORIZATION_MISMATCH, actor="stripe", now=now(),
                                         reason=f"authorised {msg.amount.amount} {msg.amount.currency} "
                                                f"is not the total; voided")
             return
-        if booking["status"] in (Status.REQUESTED, Status.PENDING_PAYMENT):
-            profile = booking["hotel_profile"]
-            deadline = approval_deadline(now(), msg.authorized_at, int(profile["approval_hours"]),
-                                         self.authorisation_max_age)
-            await self.transitions.fire(uow, booking, Trigger.PAYMENT_AUTHORIZED, actor="stripe", now=now(),
-                                        reason="card authorised",
-                                        changes={"approval_deadline": deadline, "payment_status": "AUTHORIZED"})
-        else:  # the booking is over: the authorisation is voided, the booking stays as it is
-            await self.transitions.fire(uow, booking, Trigger.PAYMENT_AUTHORIZED, actor="stripe", now=now(),
-                                        reason=f"late authorisation voided (booking {booking['status']})",
-                                        changes={"payment_status": "AUTHORIZED"})
+        at = now()
+        deadline = approval_deadline(at, msg.authorized_at, profile_of(booking).approval_hours,
+                                     self.authorisation_max_age)
+        await self.transitions.fire(uow, booking, Trigger.PAYMENT_AUTHORIZED, actor="stripe", now=at,
+                                    reason="card authorised",
+                                    changes={"approval_deadline": deadline, "payment_status": "AUTHORIZED"})
 
     async def payment_failed(self, uow: UnitOfWork, msg: PaymentFailed, envelope: Envelope) -> None:
         if msg.stage == "CAPTURE":

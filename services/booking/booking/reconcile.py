@@ -22,12 +22,12 @@ from hotelmate_platform.problems import Problem
 
 from .adapters.tables import bookings
 from .adapters.upstream import Upstream
+from .domain.states import OVER_BEFORE_CAPTURE as OVER
 from .settings import BookingSettings
 
 log = logging.getLogger(__name__)
 
 SOLD = {"CONFIRMED", "CHECKED_IN", "CHECKED_OUT", "NO_SHOW"}
-OVER = {"DECLINED", "CANCELLED", "EXPIRED", "UNAVAILABLE", "PAYMENT_FAILED"}
 WAITING = {"PENDING_PAYMENT", "PENDING_APPROVAL"}
 
 
@@ -54,11 +54,10 @@ def payment_drift(booking: dict, payment: dict | None) -> list[str]:
     found = []
     if status in SOLD and not captured:
         found.append(f"{status} booking without a captured payment (payment {pay_status})")
-    if captured and status not in SOLD:
+    if captured and status not in SOLD and pay_status != "REFUNDED":
         owed = amount((booking.get("cancellation") or {}).get("refund"))
-        if status == "CANCELLED" and (refunded or owed == 0):
-            pass  # cancelled after capture: refunded less the fee, or the fee kept everything
-        elif not (pay_status == "REFUNDED"):
+        # cancelled after capture: refunded less the fee, or the fee kept everything
+        if not (status == "CANCELLED" and (refunded or owed == 0)):
             found.append(f"captured payment on a {status} booking, not refunded")
     if status in OVER and pay_status == "AUTHORIZED":
         found.append(f"authorisation left open on a {status} booking")

@@ -11,14 +11,14 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from hotelmate_contracts import ApprovalDeadlineNear, HotelProfile
+from hotelmate_contracts import ApprovalDeadlineNear
 from hotelmate_platform.db import Database
 
 from .adapters import repository
 from .adapters.tables import bookings
 from .domain.states import Trigger
 from .settings import BookingSettings
-from .transitions import Transitions, contact
+from .transitions import Transitions, contact, profile_of
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,7 @@ class Sweeper:
             for booking_id in ids:
                 booking = await repository.load(uow.session, booking_id)
                 uow.publish(ApprovalDeadlineNear(
-                    booking_id=booking_id, hotel=booking["hotel"],
-                    hotel_profile=HotelProfile.model_validate(booking["hotel_profile"]),
+                    booking_id=booking_id, hotel=booking["hotel"], hotel_profile=profile_of(booking),
                     guest=contact(booking), approval_deadline=booking["approval_deadline"]), correlation_id=booking_id)
                 await repository.update(uow.session, booking_id, {"deadline_warned_at": now})
         return len(ids)

@@ -59,14 +59,15 @@ class Transitions:
         """Apply ``trigger`` to ``booking`` (locked by the caller); raises ``TransitionRefused``."""
         found = transition(booking["status"], trigger)
         before = booking["status"]
+        note = reason or trigger.value.lower()
         changes = {**(changes or {}), "status": found.next.value}
         booking.update(changes)
         for effect in found.effects:
-            self._carry_out(uow, booking, effect, reason or trigger.value.lower(), now, refund)
-        changes["payment_status"] = booking["payment_status"]
+            self._carry_out(uow, booking, effect, note, now, refund)
+        # Effects may move these two (VOID_PAYMENT, EXTEND_HOLD): store what they set.
+        changes.update(payment_status=booking["payment_status"], hold_expires_at=booking["hold_expires_at"])
         await repository.update(uow.session, booking["id"], changes)
-        await repository.add_timeline(uow.session, booking["id"], before, found.next.value, actor,
-                                      reason or trigger.value.lower())
+        await repository.add_timeline(uow.session, booking["id"], before, found.next.value, actor, note)
         if before != found.next.value:
             self.announce(uow, booking, before, actor=actor, reason=reason, token=token)
         log.info("booking %s %s: %s -> %s by %s", booking["id"], trigger, before, found.next, actor)

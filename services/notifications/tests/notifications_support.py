@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from hotelmate_contracts import (
     BookingStatusChanged, Envelope, GuestContact, HotelProfile, Message, Money, wrap,
 )
+from hotelmate_devtools.cleanup import delete_namespace_queues
 from hotelmate_devtools.system import free_port
 from hotelmate_platform.settings import PlatformSettings
 from notifications.app import create_app
@@ -153,17 +154,7 @@ async def isolated_bus_cleanup(platform_settings):
     """Remove this suite's queues and exchange at the end (its database goes with the run's prefix)."""
     yield
     namespace = isolated_env()["HOTELMATE_BUS_NAMESPACE"]
-    connection = await aio_pika.connect(platform_settings.amqp_url)
-    async with connection:
-        base = f"{namespace}.notifications"
-        for name in (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)]):
-            channel = await connection.channel()
-            try:
-                await channel.queue_delete(name)
-            except aio_pika.exceptions.AMQPError:
-                pass  # never declared
-        channel = await connection.channel()
-        await channel.exchange_delete(f"{namespace}.bus")
+    await delete_namespace_queues(platform_settings.model_copy(update={"bus_namespace": namespace}))
 
 
 async def wait_until(check, timeout: float = 15.0, interval: float = 0.05):

@@ -66,12 +66,14 @@ class Upstream:
     async def quote(self, hotel: str, body: dict) -> dict:
         return await self._json("POST", f"{self.inventory_url}/api/v1/hotels/{escape(hotel, safe='')}/quotes", json=body)
 
+    def _assignment_url(self, hotel: str, booking_id: str) -> str:
+        return f"{self.inventory_url}/internal/hotels/{escape(hotel, safe='')}/assignments/{escape(booking_id, safe='')}"
+
     async def assign_room(self, hotel: str, booking_id: str, room_number: str) -> dict | None:
-        return await self._json("PUT", f"{self.inventory_url}/internal/hotels/{escape(hotel, safe='')}/assignments/{escape(booking_id, safe='')}",
-                                json={"room_number": room_number})
+        return await self._json("PUT", self._assignment_url(hotel, booking_id), json={"room_number": room_number})
 
     async def unassign_room(self, hotel: str, booking_id: str) -> None:
-        await self._json("DELETE", f"{self.inventory_url}/internal/hotels/{escape(hotel, safe='')}/assignments/{escape(booking_id, safe='')}")
+        await self._json("DELETE", self._assignment_url(hotel, booking_id))
 
     async def payment_details(self, booking_id: str) -> dict:
         """Staff-only payment view; a payments outage gives ``{"unavailable": true}``, not an error."""

@@ -17,7 +17,6 @@ from ..transitions import quote_of
 from .schemas import BookingRequest, guest_view, money
 
 router = APIRouter(prefix="/api/v1/hotels/{hotel}/bookings", tags=["guest"])
-HOTEL_SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
 def commands(runtime: Runtime = Depends(get_runtime)) -> BookingCommands:
@@ -39,7 +38,7 @@ async def guest_booking(hotel: str, booking_id: str, request: Request,
 
 
 @router.post("", status_code=202)
-async def place_booking(hotel: str, body: BookingRequest, request: Request,
+async def place_booking(hotel: str, body: BookingRequest,
                         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
                         cmd: BookingCommands = Depends(commands)):
     placed = await cmd.place(hotel, body, idempotency_key)

@@ -20,9 +20,14 @@ class FieldError:
     message: str
 
 
+def hotel_today(now: datetime, timezone: str) -> date:
+    """The hotel's local date at ``now``."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
 def stay_date_errors(check_in: date, check_out: date, *, now: datetime, timezone: str) -> list[FieldError]:
     """SPEC §2 stay rules, against the hotel's local today."""
-    today = now.astimezone(ZoneInfo(timezone)).date()
+    today = hotel_today(now, timezone)
     errors = []
     if check_in < today:
         errors.append(FieldError("check_in", f"must not be before the hotel's today ({today.isoformat()})"))

@@ -76,7 +76,7 @@ S, T, E = Status, Trigger, Effect
 TERMINAL = frozenset({S.DECLINED, S.CANCELLED, S.EXPIRED, S.UNAVAILABLE, S.PAYMENT_FAILED, S.CHECKED_OUT, S.NO_SHOW})
 _UNCAPTURED = (S.REQUESTED, S.PENDING_PAYMENT, S.PENDING_APPROVAL)
 # Where a late authorisation or capture finds a booking that is over: give the money back.
-_OVER_BEFORE_CAPTURE = (S.DECLINED, S.CANCELLED, S.EXPIRED, S.UNAVAILABLE, S.PAYMENT_FAILED)
+OVER_BEFORE_CAPTURE = frozenset({S.DECLINED, S.CANCELLED, S.EXPIRED, S.UNAVAILABLE, S.PAYMENT_FAILED})
 
 TABLE: dict[tuple[Status, Trigger], Transition] = {
     # the hold: the price is stored; the checkout is asked for, the status waits for its URL
@@ -111,9 +111,9 @@ TABLE: dict[tuple[Status, Trigger], Transition] = {
     (S.CHECKED_IN, T.CHECK_OUT): Transition(S.CHECKED_OUT),
     (S.CONFIRMED, T.NO_SHOW): Transition(S.NO_SHOW),
     # compensation of late news: the booking stays as it is, the money or rooms go back
-    **{(s, T.PAYMENT_AUTHORIZED): Transition(s, (E.VOID_PAYMENT,)) for s in _OVER_BEFORE_CAPTURE},
-    **{(s, T.PAYMENT_CAPTURED): Transition(s, (E.REFUND_IN_FULL,)) for s in _OVER_BEFORE_CAPTURE},
-    **{(s, T.HOLD_PLACED): Transition(s, (E.RELEASE_HOLD,)) for s in _OVER_BEFORE_CAPTURE},
+    **{(s, T.PAYMENT_AUTHORIZED): Transition(s, (E.VOID_PAYMENT,)) for s in OVER_BEFORE_CAPTURE},
+    **{(s, T.PAYMENT_CAPTURED): Transition(s, (E.REFUND_IN_FULL,)) for s in OVER_BEFORE_CAPTURE},
+    **{(s, T.HOLD_PLACED): Transition(s, (E.RELEASE_HOLD,)) for s in OVER_BEFORE_CAPTURE},
 }
 
 

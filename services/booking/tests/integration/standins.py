@@ -6,7 +6,6 @@ Only the synchronous calls booking makes; the saga's bus messages are played by 
 from __future__ import annotations
 
 import asyncio
-import socket
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from hotelmate_contracts import CancellationPolicy, Money, NightRate, Quote
+from hotelmate_devtools.system import free_port
 
 HOTELS = {
     "h1": {"name": "Hôtel Un", "timezone": "Europe/Paris", "currency": "EUR", "check_in_time": "15:00",
@@ -94,9 +94,7 @@ def standin_app(state: dict) -> FastAPI:
 class StandIn:
     def __init__(self) -> None:
         self.state: dict = {}
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(standin_app(self.state), host="127.0.0.1", port=self.port,
                                                     log_level="warning", access_log=False))

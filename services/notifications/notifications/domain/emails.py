@@ -96,12 +96,13 @@ def _common(booking_id: str, hotel: dict[str, Any], guest: GuestContact, check_i
 def _status_changed(event: BookingStatusChanged) -> list[PlannedEmail]:
     currency = event.total.currency if event.total else ""
     hotel = _hotel(event.hotel_profile, event.hotel, currency)
+    zero = Money.of(0, currency) if currency else None
     context = {
         **_common(event.booking_id, hotel, event.guest, event.check_in, event.check_out),
         "room_type": event.room_type,
         "total": format_money(event.total),
-        "fee": format_money(event.fee or (Money.of(0, currency) if currency else None)),
-        "refund": format_money(event.refund or (Money.of(0, currency) if currency else None)),
+        "fee": format_money(event.fee or zero),
+        "refund": format_money(event.refund or zero),
         "reason": humanize_reason(event.reason),
         "approval_deadline": format_local_datetime(event.approval_deadline, hotel["timezone"]),
         "room_number": event.room_number or "",
