@@ -230,14 +230,14 @@ class BookingCommands:
             booking = await repository.load(session, booking_id, hotel=hotel)
         if booking is None:
             raise not_found()
-        if not allows(booking["status"], Trigger.ASSIGN_ROOM):
-            raise conflict(f"Rooms are assigned to CONFIRMED or CHECKED_IN bookings, not {booking['status']}.")
+        _refuse_unless_assignable(booking)
         if room_number is None:
             await self.upstream.unassign_room(hotel, booking_id)
         else:
             await self.upstream.assign_room(hotel, booking_id, room_number)
         async with self.db.unit_of_work() as uow:
             booking = await self._locked(uow, hotel, booking_id)
+            _refuse_unless_assignable(booking)  # cancelled meanwhile? its hold's release clears inventory's room
             await repository.update(uow.session, booking_id, {"room_number": room_number})
             booking["room_number"] = room_number
             await repository.add_timeline(uow.session, booking_id, booking["status"], booking["status"], staff_id,
@@ -247,3 +247,8 @@ class BookingCommands:
                 room_number=room_number, check_in=booking["check_in"], check_out=booking["check_out"]),
                 correlation_id=booking_id)
             return booking
+
+
+def _refuse_unless_assignable(booking: Booking) -> None:
+    if not allows(booking["status"], Trigger.ASSIGN_ROOM):
+        raise conflict(f"Rooms are assigned to CONFIRMED or CHECKED_IN bookings, not {booking['status']}.")

@@ -43,7 +43,8 @@ async def assign_room(hotel: str, booking_id: str, body: AssignmentIn, runtime: 
     """Assign (or move to) ``room_number`` for a committed booking of that room type."""
     try:
         async with runtime.db.unit_of_work() as uow:
-            hold = await repo.get_hold(uow.session, booking_id)
+            # Locked: a release (which deletes the assignment) waits for this one, or this one sees it.
+            hold = await repo.get_hold(uow.session, booking_id, lock=True)
             if hold is None or hold.hotel != hotel:
                 raise Problem(404, f"no hold for booking {booking_id} at {hotel}", code="not-found")
             if hold.status != "COMMITTED":
