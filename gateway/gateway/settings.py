@@ -28,6 +28,8 @@ class GatewaySettings(ServiceSettings):
     # Upstream services.
     gateway_upstream_timeout_seconds: float = 10.0
     gateway_upstream_connect_seconds: float = 2.0
+    # Retry-After of a 503 when a service (or the gateway's own connection pool) did not answer in time.
+    gateway_busy_retry_after_seconds: int = 2
     gateway_openapi_cache_seconds: float = 10.0
 
     # Comma-separated origins allowed by CORS; empty = no CORS headers.
