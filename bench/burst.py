@@ -40,8 +40,9 @@ os.environ.setdefault("HOTELMATE_JWT_SECRET", secrets.token_hex(32))
 os.environ.setdefault("HOTELMATE_LOG_LEVEL", "WARNING")
 os.environ.setdefault("HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR", "true")
 
+import httpx  # noqa: E402
 from booking_flow import Desk  # noqa: E402
-from burst_flow import Burst, burst, client_for  # noqa: E402
+from burst_flow import Burst, burst  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_devtools.system import SERVICES, Layout, System  # noqa: E402
@@ -99,10 +100,13 @@ class Watcher:
 
 
 def report(label: str, result: Burst) -> None:
-    ms = lambda q: f"{percentile(result.answer_seconds(), q) * 1000:7.0f}"  # noqa: E731
+    def ms(q: int, first_only: bool = False) -> str:
+        return f"{percentile(result.answer_seconds(first_only=first_only), q) * 1000:7.0f}"
+
     answers = dict(sorted(result.statuses().items()))
     print(f"{label}: {len(result.outcomes)} guests, answered in {result.ended - result.began:5.1f} s")
     print(f"  POST answer (every try)  p50 {ms(50)} ms  p95 {ms(95)} ms  p99 {ms(99)} ms   answers {answers}")
+    print(f"  POST answer (first try)  p50 {ms(50, True)} ms  p95 {ms(95, True)} ms  p99 {ms(99, True)} ms")
     print(f"  accepted: first try {result.first_try_accepted():7.2%}   after retries {result.finally_accepted():7.2%}"
           f"   distinct bookings {len(result.booking_ids())}")
     bad = result.misbehaving()
@@ -120,20 +124,22 @@ def profile(system: System, services: list[str], seconds: int) -> list[subproces
 async def bench(system: System, guests: int, bursts: int, profiled: list[str]) -> None:
     watcher = Watcher()
     await watcher.start()
-    async with client_for(system.layout.url("gateway"), guests) as http:
+    gateway = system.layout.url("gateway")
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
         desk = Desk(http)
         await desk.login()
         await desk.open_hotel(HOTEL, rooms=5)
         today = datetime.now(ZoneInfo("Europe/Paris")).date()
-        profilers = profile(system, profiled, 15) if profiled else []
-        first = await burst(http, HOTEL, today, range(guests))
+        profilers: list[subprocess.Popen] = []
+        first = await burst(gateway, HOTEL, today, range(guests),
+                            on_start=lambda: profilers.extend(profile(system, profiled, 15)))
         report("burst 1 (on an idle system)", first)
         settled, empty = await watcher.drained(first.booking_ids())
         print(f"  drained: every booking PENDING_PAYMENT {settled - first.began:5.1f} s after the burst, "
               f"queues empty {empty - first.began:5.1f} s after it")
         results = []
         for k in range(1, bursts):
-            results.append(await burst(http, HOTEL, today, range(k * guests, (k + 1) * guests)))
+            results.append(await burst(gateway, HOTEL, today, range(k * guests, (k + 1) * guests)))
             report(f"burst {k + 1} (the previous one still draining)", results[-1])
         if results:
             ids = set().union(*(r.booking_ids() for r in results))

@@ -25,6 +25,10 @@ class GatewaySettings(ServiceSettings):
     # Take the client address from X-Forwarded-For (only behind a proxy you trust).
     gateway_trust_forwarded_for: bool = False
 
+    # Admission control: requests forwarded at once. Above about the services' own limits it only
+    # adds work (the HTTP client's pool bookkeeping grows with it) and no throughput.
+    http_max_in_flight: int = 32
+
     # Upstream services.
     gateway_upstream_timeout_seconds: float = 10.0
     gateway_upstream_connect_seconds: float = 2.0

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -27,6 +29,11 @@ class Answer:
     status: int
     seconds: float
     retry_after: str | None
+    problem: str = ""  # the problem type's last segment of a refusal, e.g. "over-capacity"
+
+    @property
+    def label(self) -> str:
+        return f"{self.status} {self.problem}".strip()
 
 
 @dataclass
@@ -46,8 +53,8 @@ class Burst:
     ended: float
 
     def statuses(self) -> Counter:
-        """Every answer's status (first tries and retries)."""
-        return Counter(a.status for o in self.outcomes for a in o.answers)
+        """Every answer's status and problem type (first tries and retries)."""
+        return Counter(a.label for o in self.outcomes for a in o.answers)
 
     def first_try_accepted(self) -> float:
         return sum(o.answers[0].status == 202 for o in self.outcomes) / len(self.outcomes)
@@ -55,8 +62,8 @@ class Burst:
     def finally_accepted(self) -> float:
         return sum(o.final == 202 for o in self.outcomes) / len(self.outcomes)
 
-    def answer_seconds(self) -> list[float]:
-        return [a.seconds for o in self.outcomes for a in o.answers]
+    def answer_seconds(self, *, first_only: bool = False) -> list[float]:
+        return [a.seconds for o in self.outcomes for a in (o.answers[:1] if first_only else o.answers)]
 
     def booking_ids(self) -> set[str]:
         return {o.booking_id for o in self.outcomes if o.booking_id}
@@ -83,6 +90,15 @@ def booking_body(hotel_today: date, n: int) -> dict:
             "booker": {"first_name": "Guest", "last_name": f"N{n}", "email": f"guest{n}@example.test"}}
 
 
+def problem_type(response: httpx.Response) -> str:
+    if response.status_code < 400 or "problem" not in response.headers.get("content-type", ""):
+        return ""
+    problem = response.json()
+    kind = str(problem.get("type", "")).rsplit("/", 1)[-1]
+    busy = str(problem.get("detail", "")).split(" service ")[0].removeprefix("The ")  # which process refused
+    return f"{kind} ({busy})" if kind in ("over-capacity", "service-busy") else kind
+
+
 def address(n: int) -> str:
     return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
 
@@ -102,7 +118,8 @@ async def book_until_answered(client: httpx.AsyncClient, hotel: str, body: dict,
             outcome.answers.append(Answer(599, time.perf_counter() - began, None))
             return outcome
         retry_after = response.headers.get("retry-after")
-        outcome.answers.append(Answer(response.status_code, time.perf_counter() - began, retry_after))
+        outcome.answers.append(Answer(response.status_code, time.perf_counter() - began, retry_after,
+                                      problem_type(response)))
         if response.status_code == 202:
             outcome.booking_id = response.json()["booking_id"]
             return outcome
@@ -111,24 +128,29 @@ async def book_until_answered(client: httpx.AsyncClient, hotel: str, body: dict,
         await asyncio.sleep(float(retry_after) * (1 + random.random() / 2))
 
 
-async def burst(client: httpx.AsyncClient, hotel: str, hotel_today: date, guests: range, *,
-                give_up_after: float = 120) -> Burst:
-    """Every guest of ``guests`` sends its POST at the same instant, then retries as told."""
+async def burst(base_url: str, hotel: str, hotel_today: date, guests: range, *, give_up_after: float = 120,
+                on_start: Callable[[], object] | None = None) -> Burst:
+    """Every guest of ``guests`` sends its POST at the same instant, then retries as told.
+
+    Each guest has its own client (one connection): one client shared by hundreds of connections
+    spends more CPU managing its pool than the services spend answering, and would be measured."""
+    tls = ssl.create_default_context()  # made once: a context per client costs more than its requests
+    clients = [httpx.AsyncClient(base_url=base_url, timeout=30, verify=tls) for _ in guests]
     start = asyncio.Event()
     tasks = [asyncio.create_task(book_until_answered(client, hotel, booking_body(hotel_today, n), n,
                                                      give_up_after=give_up_after, start=start))
-             for n in guests]
+             for client, n in zip(clients, guests)]
     await asyncio.sleep(0)  # every task is waiting on the start line
+    if on_start is not None:
+        on_start()
     began = time.perf_counter()
     start.set()
-    outcomes = await asyncio.gather(*tasks)
-    return Burst(list(outcomes), began, time.perf_counter())
-
-
-def client_for(base_url: str, guests: int) -> httpx.AsyncClient:
-    """One connection per guest, so the burst really arrives at once."""
-    return httpx.AsyncClient(base_url=base_url, timeout=30,
-                             limits=httpx.Limits(max_connections=guests, max_keepalive_connections=guests))
+    try:
+        outcomes = await asyncio.gather(*tasks)
+    finally:
+        ended = time.perf_counter()
+        await asyncio.gather(*(client.aclose() for client in clients))
+    return Burst(list(outcomes), began, ended)
 
 
 async def count_by_status(client: httpx.AsyncClient, hotel: str, staff_headers: dict) -> Counter:

@@ -102,8 +102,7 @@ def create_service_app(
 
     app = FastAPI(title=title or f"HotelMate {settings.service_name}", lifespan=lifespan)
     install_problem_handlers(app)
-    install_admission(app, limit=settings.http_max_in_flight, queue_seconds=settings.http_queue_seconds,
-                      max_waiting=settings.http_max_waiting, retry_after_seconds=settings.http_retry_after_seconds)
+    install_admission(app, settings)
     install_request_ids(app)
     app.include_router(health_router())
     for router in routers:
