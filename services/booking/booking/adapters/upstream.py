@@ -110,12 +110,16 @@ class Upstream:
                 log.warning("%s %s failed (attempt %s): %r", method, url, attempt, exc)
                 if attempt == 1:
                     await asyncio.sleep(0.05)
-        raise Problem(503, "A service this request needs is not reachable; try again.", code="upstream-unavailable")
+        raise Problem(503, "A service this request needs is not reachable; try again.", code="upstream-unavailable",
+                      headers={"Retry-After": "1"})
 
     async def _json(self, method: str, url: str, *, passthrough_codes=(400, 404, 409, 422), **kwargs) -> Any:
         response = await self._call(method, url, **kwargs)
         if response.status_code in passthrough_codes:
             raise passthrough(response)
+        if response.status_code in (429, 503):  # over capacity: the caller may come back when it says
+            raise Problem(503, "A service this request needs is busy; try again.", code="upstream-unavailable",
+                          headers={"Retry-After": response.headers.get("retry-after", "1")})
         if response.status_code >= 300:
             log.warning("%s %s answered %s", method, url, response.status_code)
             raise Problem(503, "A service this request needs answered with an error.", code="upstream-error")
