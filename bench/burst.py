@@ -31,14 +31,12 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-PID = os.getpid()
-os.environ.setdefault("HOTELMATE_DB_PREFIX", f"hmbench_{PID}_")
-os.environ.setdefault("HOTELMATE_BUS_NAMESPACE", f"hmbench{PID}")
-os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
-os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", secrets.token_urlsafe(16))
-os.environ.setdefault("HOTELMATE_JWT_SECRET", secrets.token_hex(32))
-os.environ.setdefault("HOTELMATE_LOG_LEVEL", "WARNING")
-os.environ.setdefault("HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR", "true")
+RUN = f"hmburst{os.getpid()}"
+# This run's own databases and queues; default settings but one: each guest has its own address.
+for name, value in {"DB_PREFIX": f"{RUN}_", "BUS_NAMESPACE": RUN, "ADMIN_EMAIL": "admin@hotelmate.test",
+                    "ADMIN_PASSWORD": secrets.token_urlsafe(16), "JWT_SECRET": secrets.token_hex(32),
+                    "LOG_LEVEL": "WARNING", "GATEWAY_TRUST_FORWARDED_FOR": "true"}.items():
+    os.environ.setdefault(f"HOTELMATE_{name}", value)
 
 import httpx  # noqa: E402
 from booking_flow import Desk  # noqa: E402
@@ -58,6 +56,7 @@ class Watcher:
 
     def __init__(self) -> None:
         self.settled: dict[str, float] = {}
+        self.deepest: dict[str, int] = {}
 
     async def start(self) -> None:
         import aio_pika
@@ -77,12 +76,14 @@ class Watcher:
             self.settled.setdefault(payload["booking_id"], time.perf_counter())
 
     async def queued(self) -> int:
-        """Messages waiting or in flight in the services' queues."""
+        """Messages waiting in the services' queues (the deepest seen per service is kept)."""
         total = 0
         channel = await self.connection.channel()
         for service in SERVICES:
             queue = await channel.declare_queue(f"{self.namespace}.{service}", passive=True)
-            total += queue.declaration_result.message_count
+            depth = queue.declaration_result.message_count
+            self.deepest[service] = max(self.deepest.get(service, 0), depth)
+            total += depth
         await channel.close()
         return total
 
@@ -90,12 +91,15 @@ class Watcher:
         """When every booking settled, and when the queues were first seen empty after that."""
         deadline = time.perf_counter() + timeout
         while not booking_ids <= self.settled.keys():
+            await self.queued()
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"{len(booking_ids - self.settled.keys())} bookings never settled")
             await asyncio.sleep(0.2)
         settled = max(self.settled[b] for b in booking_ids)
         while await self.queued() and time.perf_counter() < deadline:
             await asyncio.sleep(0.2)
+        deepest, self.deepest = self.deepest, {}
+        print(f"  deepest queues while draining: {deepest}")
         return settled, time.perf_counter()
 
 

@@ -44,6 +44,17 @@ async def test_invalid_requests_are_422_with_fields(client):
     assert today  # the dates above are the hotel's local today
 
 
+async def test_a_promo_code_inventory_cannot_quote_in_time_is_left_to_the_hold(saga, bus):
+    from hotelmate_contracts import HoldRefused, PlaceHold
+    booking_id, _ = await saga.book(promo_code="SLOW")  # accepted: the guest is not kept waiting
+    assert (await bus.expect(booking_id, PlaceHold))["promo_code"] == "SLOW"
+    await bus.publish(HoldRefused(booking_id=booking_id, hotel="h1", reason="INVALID",
+                                  detail="unknown promo code SLOW"))
+    view = await saga.wait_status(booking_id, "UNAVAILABLE")
+    assert view["timeline"][-1]["reason"] == "hold refused: INVALID unknown promo code SLOW"
+    assert view["payment"]["status"] == "NONE"  # nothing charged
+
+
 async def test_unknown_hotel_is_404(client):
     response = await client.post("/api/v1/hotels/nowhere/bookings", json=booking_body())
     assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
