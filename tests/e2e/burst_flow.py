@@ -85,8 +85,8 @@ class Burst:
 def booking_body(hotel_today: date, n: int) -> dict:
     """Guest ``n``'s request: one night, dates spread so a small hotel never sells out."""
     check_in = hotel_today + timedelta(days=n % 540)
-    return {"room_type": "DBL", "check_in": check_in.isoformat(), "check_out": (check_in + timedelta(days=1)).isoformat(),
-            "adults": 2, "children": 0,
+    return {"room_type": "DBL", "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=1)).isoformat(), "adults": 2, "children": 0,
             "booker": {"first_name": "Guest", "last_name": f"N{n}", "email": f"guest{n}@example.test"}}
 
 

@@ -8,6 +8,7 @@ Each guest has its own address (the gateway trusts X-Forwarded-For here), so the
 per-address limit applies per guest, as on the internet.
 """
 
+import asyncio
 import os
 import sys
 import time
@@ -26,7 +27,8 @@ HOTEL = "e2e-burst"
 GUESTS = 300
 DRAIN_SECONDS = float(os.environ.get("HOTELMATE_TEST_BURST_DRAIN_SECONDS", "300"))
 
-system = system_fixture(NAMES, env={"HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR": "true", "HOTELMATE_LOG_LEVEL": "WARNING"})
+system = system_fixture(NAMES, env={"HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR": "true",
+                                    "HOTELMATE_LOG_LEVEL": "WARNING"})
 
 
 async def test_three_bursts_back_to_back_are_all_booked_without_gateway_timeouts(http, system):
@@ -51,9 +53,4 @@ async def test_three_bursts_back_to_back_are_all_booked_without_gateway_timeouts
             break
         assert sum(counts.values()) == 3 * GUESTS, counts  # never a booking more than the guests got
         assert time.monotonic() < deadline, f"the backlog did not drain in {DRAIN_SECONDS} s: {dict(counts)}"
-        await _pause()
-
-
-async def _pause() -> None:
-    import asyncio
-    await asyncio.sleep(1)
+        await asyncio.sleep(1)

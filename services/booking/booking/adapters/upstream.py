@@ -135,8 +135,8 @@ class Upstream:
 
     async def quote(self, hotel: str, body: dict) -> dict:
         """A price quote, waiting at most the placing timeout (``503`` with ``Retry-After`` beyond it)."""
-        return await self._json("POST", f"{self.inventory_url}/api/v1/hotels/{escape(hotel, safe='')}/quotes", json=body,
-                                timeout=self.place_timeout)
+        url = f"{self.inventory_url}/api/v1/hotels/{escape(hotel, safe='')}/quotes"
+        return await self._json("POST", url, json=body, timeout=self.place_timeout)
 
     def _assignment_url(self, hotel: str, booking_id: str) -> str:
         return f"{self.inventory_url}/internal/hotels/{escape(hotel, safe='')}/assignments/{escape(booking_id, safe='')}"
