@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from hotelmate_platform.admission import install_admission
 from hotelmate_platform.db import Database, prepare_database
 from hotelmate_platform.logs import configure_logging
 from hotelmate_platform.problems import install_problem_handlers
@@ -57,6 +58,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="HotelMate API", version="1.0.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     install_problem_handlers(app)
+    install_admission(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
     install_request_ids(app)
     app.add_middleware(SecurityHeaders)

@@ -95,8 +95,10 @@ async def _send(request: Request, gateway: GatewayRuntime, route: Route, headers
         raise Problem(503, f"The {route.service} service is unavailable; try again shortly.",
                       code="service-unavailable", headers={"Retry-After": "5"}) from None
     except httpx.TimeoutException:
+        # Over capacity, not broken: the client may retry (with its Idempotency-Key) after a pause.
         log.warning("%s timed out on %s %s", route.service, request.method, request.url.path)
-        raise Problem(504, f"The {route.service} service did not answer in time.", code="upstream-timeout") from None
+        raise Problem(503, f"The {route.service} service is busy; try again shortly.", code="service-busy",
+                      headers={"Retry-After": str(gateway.settings.gateway_busy_retry_after_seconds)}) from None
     except httpx.TransportError as exc:
         log.warning("%s failed on %s %s: %s", route.service, request.method, request.url.path, type(exc).__name__)
         raise Problem(502, f"The {route.service} service failed to answer.", code="bad-gateway") from None

@@ -25,9 +25,15 @@ class GatewaySettings(ServiceSettings):
     # Take the client address from X-Forwarded-For (only behind a proxy you trust).
     gateway_trust_forwarded_for: bool = False
 
+    # Admission control: requests forwarded at once. Above about the services' own limits it only
+    # adds work (the HTTP client's pool bookkeeping grows with it) and no throughput.
+    http_max_in_flight: int = 32
+
     # Upstream services.
     gateway_upstream_timeout_seconds: float = 10.0
     gateway_upstream_connect_seconds: float = 2.0
+    # Retry-After of a 503 when a service (or the gateway's own connection pool) did not answer in time.
+    gateway_busy_retry_after_seconds: int = 2
     gateway_openapi_cache_seconds: float = 10.0
 
     # Comma-separated origins allowed by CORS; empty = no CORS headers.

@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 class Database:
     """One service's database: a pool, a session factory, and a signal the outbox relay waits on."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20, pool_timeout: float = 30) -> None:
         self.url = url
         self.engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_timeout=30,
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_timeout=pool_timeout,
             hide_parameters=True,  # SQL errors must not echo guest data or tokens into logs
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from hotelmate_contracts import Message
 
+from .admission import install_admission
 from .db import Database, prepare_database
 from .logs import configure_logging, request_id_var
 from .messaging import Bus, Consumer, Handler, OutboxRelay
@@ -68,9 +69,12 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
         await asyncio.to_thread(prepare_database, settings.database, migrations_dir)
-        runtime = Runtime(settings=settings, db=Database(settings.database), bus=Bus(settings.amqp_url, settings.bus_namespace))
+        db = Database(settings.database, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_overflow,
+                      pool_timeout=settings.db_pool_timeout_seconds)
+        runtime = Runtime(settings=settings, db=db, bus=Bus(settings.amqp_url, settings.bus_namespace))
         await runtime.bus.connect()
-        relay = OutboxRelay(runtime.db, runtime.bus, poll_seconds=settings.outbox_poll_seconds)
+        relay = OutboxRelay(runtime.db, runtime.bus, poll_seconds=settings.outbox_poll_seconds,
+                            batch_size=settings.outbox_batch_size)
         runtime.start("outbox-relay", relay.run)
         if handlers:
             runtime.consumer = Consumer(
@@ -98,6 +102,7 @@ def create_service_app(
 
     app = FastAPI(title=title or f"HotelMate {settings.service_name}", lifespan=lifespan)
     install_problem_handlers(app)
+    install_admission(app, settings)
     install_request_ids(app)
     app.include_router(health_router())
     for router in routers:

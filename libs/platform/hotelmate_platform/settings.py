@@ -41,10 +41,24 @@ class ServiceSettings(PlatformSettings):
 
     service_name: ClassVar[str] = "service"
     outbox_poll_seconds: float = 1.0
-    consumer_prefetch: int = 32
+    outbox_batch_size: int = 100
+    # Messages handled at once (each holds a database connection): bounded, so a saga backlog leaves
+    # connections and CPU to HTTP requests (docs/ARCHITECTURE.md, "Capacity").
+    consumer_prefetch: int = 8
     consumer_max_attempts: int = 5
     retry_delays_ms: tuple[int, ...] = (200, 1000, 5000, 15000)
     sweep_seconds: float = 2.0
+    # Database pool: every replica of the five processes must fit PostgreSQL's max_connections (100
+    # by default): 5 x (10 + 5) = 75. A request that cannot get a connection in time is 503.
+    db_pool_size: int = 10
+    db_pool_overflow: int = 5
+    db_pool_timeout_seconds: float = 2.0
+    # Admission control (hotelmate_platform.admission): HTTP requests handled at once, how long one
+    # over the limit may wait for a slot, how many may wait, and the Retry-After of a refusal.
+    http_max_in_flight: int = 24
+    http_queue_seconds: float = 2.0
+    http_max_waiting: int = 400
+    http_retry_after_seconds: float = 1.0
 
     @property
     def database(self) -> str:

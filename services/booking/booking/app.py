@@ -20,8 +20,11 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def create_app(settings: BookingSettings) -> FastAPI:
     async def start(runtime: Runtime) -> None:
-        runtime.extras["upstream"] = Upstream(settings.inventory_url, settings.payments_url,
-                                              settings.booking_http_timeout_seconds)
+        runtime.extras["upstream"] = Upstream(
+            settings.inventory_url, settings.payments_url, settings.booking_http_timeout_seconds,
+            place_timeout=settings.booking_place_timeout_seconds,
+            profile_fresh_seconds=settings.booking_hotel_cache_seconds,
+            profile_stale_seconds=settings.booking_hotel_cache_stale_seconds)
         sweeper = Sweeper(runtime.db, settings)
         runtime.extras["sweeper"] = sweeper
         runtime.start("sweeper", lambda: every(settings.sweep_seconds, sweeper.sweep))

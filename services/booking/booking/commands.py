@@ -61,6 +61,24 @@ def hotel_profile(slug: str, hotel: dict) -> HotelProfile:
         staff_email=hotel.get("staff_email") or "")
 
 
+def request_errors(body: BookingRequest, info: dict, *, now: datetime, timezone: str) -> list[dict]:
+    """What can be checked without inventory: the dates, the room type and its party size, the party."""
+    errors = [{"field": e.field, "message": e.message}
+              for e in stay_date_errors(body.check_in, body.check_out, now=now, timezone=timezone)]
+    room_types = {rt.get("code"): rt for rt in info.get("room_types") or []}
+    room_type = room_types.get(body.room_type)
+    if room_type is None:
+        errors.append({"field": "room_type", "message": "unknown room type"})
+    else:
+        if room_type.get("max_adults") is not None and body.adults > int(room_type["max_adults"]):
+            errors.append({"field": "adults", "message": f"at most {room_type['max_adults']} for this room type"})
+        if room_type.get("max_children") is not None and body.children > int(room_type["max_children"]):
+            errors.append({"field": "children", "message": f"at most {room_type['max_children']} for this room type"})
+    errors += [{"field": e.field, "message": e.message}
+               for e in party_errors([g.role for g in body.guests], adults=body.adults, children=body.children)]
+    return errors
+
+
 def party_rows(body: BookingRequest) -> list[dict]:
     """The party: the guests given (booker flagged), or the booker alone as PRIMARY."""
     booker = body.booker.model_dump()
@@ -96,6 +114,9 @@ class BookingCommands:
         return Placed(found["id"], found["status"], None)
 
     async def place(self, hotel: str, body: BookingRequest, idempotency_key: str | None) -> Placed:
+        """Accept a booking request: validate it against the hotel's (cached) profile, then store it
+        with its PlaceHold in one short transaction. The hold prices the stay (its quote is the amount
+        charged); a promo code is checked by a quote bounded by a short timeout, else by the hold."""
         digest = request_digest(hotel, body)
         if idempotency_key and (replay := await self._replay(hotel, idempotency_key, digest)):
             return replay
@@ -108,24 +129,11 @@ class BookingCommands:
             log.error("hotel %s has an unusable profile: %r", hotel, exc)
             raise Problem(503, "This hotel cannot take bookings right now.", code="hotel-misconfigured")
         now = utcnow()
-        errors = [{"field": e.field, "message": e.message}
-                  for e in stay_date_errors(body.check_in, body.check_out, now=now, timezone=zone)]
-        room_types = {rt.get("code"): rt for rt in info.get("room_types") or []}
-        room_type = room_types.get(body.room_type)
-        if room_type is None:
-            errors.append({"field": "room_type", "message": "unknown room type"})
-        else:
-            if room_type.get("max_adults") is not None and body.adults > int(room_type["max_adults"]):
-                errors.append({"field": "adults", "message": f"at most {room_type['max_adults']} for this room type"})
-            if room_type.get("max_children") is not None and body.children > int(room_type["max_children"]):
-                errors.append({"field": "children", "message": f"at most {room_type['max_children']} for this room type"})
-        errors += [{"field": e.field, "message": e.message}
-                   for e in party_errors([g.role for g in body.guests], adults=body.adults, children=body.children)]
+        errors = request_errors(body, info, now=now, timezone=zone)
         if errors:
             raise Problem(422, "The booking request is invalid.", code="invalid-input", errors=errors)
-        await self.upstream.quote(hotel, {k: v for k, v in body.model_dump(mode="json").items()
-                                          if k in ("room_type", "check_in", "check_out", "adults", "children", "promo_code")
-                                          and v is not None})
+        if body.promo_code:
+            await self._check_promo_code(hotel, body)
         token = new_guest_token()
         async with self.db.unit_of_work() as uow:
             booking_id = await repository.next_booking_id(uow.session, now.year)
@@ -154,6 +162,18 @@ class BookingCommands:
             return replay
         log.info("booking %s requested for %s", booking_id, hotel)
         return Placed(booking_id, Status.REQUESTED.value, token)
+
+    async def _check_promo_code(self, hotel: str, body: BookingRequest) -> None:
+        """An unknown or inapplicable promo code is 422 at once when inventory quotes in time; when it
+        does not, the booking goes ahead and the hold refuses a bad code (UNAVAILABLE, with the reason)."""
+        stay = body.model_dump(mode="json", include={"room_type", "check_in", "check_out", "adults", "children",
+                                                      "promo_code"})
+        try:
+            await self.upstream.quote(hotel, stay)
+        except Problem as problem:
+            if problem.status < 500:
+                raise
+            log.warning("promo code of a booking for %s left to the hold: inventory did not quote in time", hotel)
 
     async def _locked(self, uow, hotel: str, booking_id: str) -> Booking:
         booking = await repository.load(uow.session, booking_id, hotel=hotel, for_update=True)

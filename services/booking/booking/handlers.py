@@ -72,7 +72,7 @@ class SagaHandlers:
         booking = await self._load(uow, msg.booking_id, Trigger.HOLD_REFUSED)
         if booking is not None:
             await self.transitions.fire(uow, booking, Trigger.HOLD_REFUSED, actor="system", now=now(),
-                                        reason=f"hold refused: {msg.reason}")
+                                        reason=f"hold refused: {msg.reason} {msg.detail}".strip()[:500])
 
     async def hold_expired(self, uow: UnitOfWork, msg: HoldExpired, envelope: Envelope) -> None:
         booking = await self._load(uow, msg.booking_id, Trigger.HOLD_EXPIRED)

@@ -10,6 +10,13 @@ class BookingSettings(ServiceSettings):
     # ApprovalDeadlineNear is sent once when this little time remains.
     booking_deadline_warning_minutes: int = 120
     booking_http_timeout_seconds: float = 5.0
+    # Placing a booking waits for inventory (hotel profile, promo-code quote) at most this long: far
+    # below the gateway's upstream timeout, so the guest gets an answer, never a gateway timeout.
+    booking_place_timeout_seconds: float = 1.0
+    # Hotel profiles are cached this long (one fetch per hotel for a burst of bookings), and used up
+    # to the stale limit while inventory does not answer.
+    booking_hotel_cache_seconds: float = 10.0
+    booking_hotel_cache_stale_seconds: float = 600.0
     # An operator may keep authorisations shorter than SPEC's 6 days (e.g. a card network's shorter
     # validity); it can never be longer. Fractions of an hour are allowed.
     booking_authorisation_max_hours: float = Field(default=144.0, gt=0, le=144.0)

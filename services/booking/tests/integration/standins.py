@@ -57,7 +57,9 @@ def standin_app(state: dict) -> FastAPI:
 
     @app.post("/api/v1/hotels/{hotel}/quotes")
     async def quote(hotel: str, body: dict):
-        if body.get("promo_code") == "BAD":
+        if body.get("promo_code") == "SLOW":  # inventory too busy to quote in time
+            await asyncio.sleep(3)
+        if body.get("promo_code") in ("BAD", "SLOW"):
             return problem(422, "unknown promo code", [{"field": "promo_code", "message": "unknown"}])
         q = make_quote(hotel, body["room_type"], date.fromisoformat(body["check_in"]), date.fromisoformat(body["check_out"]))
         return q.model_dump(mode="json")

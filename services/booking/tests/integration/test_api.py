@@ -44,6 +44,17 @@ async def test_invalid_requests_are_422_with_fields(client):
     assert today  # the dates above are the hotel's local today
 
 
+async def test_a_promo_code_inventory_cannot_quote_in_time_is_left_to_the_hold(saga, bus):
+    from hotelmate_contracts import HoldRefused, PlaceHold
+    booking_id, _ = await saga.book(promo_code="SLOW")  # accepted: the guest is not kept waiting
+    assert (await bus.expect(booking_id, PlaceHold))["promo_code"] == "SLOW"
+    await bus.publish(HoldRefused(booking_id=booking_id, hotel="h1", reason="INVALID",
+                                  detail="unknown promo code SLOW"))
+    view = await saga.wait_status(booking_id, "UNAVAILABLE")
+    assert view["timeline"][-1]["reason"] == "hold refused: INVALID unknown promo code SLOW"
+    assert view["payment"]["status"] == "NONE"  # nothing charged
+
+
 async def test_unknown_hotel_is_404(client):
     response = await client.post("/api/v1/hotels/nowhere/bookings", json=booking_body())
     assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
@@ -85,8 +96,15 @@ async def test_twenty_identical_requests_at_once_make_one_booking(client):
     assert len(listed.json()["items"]) == 1
 
 
+async def accepted(client, body: dict):
+    """POST as a well-behaved client: a 503 (over capacity, nothing done) is retried after Retry-After."""
+    while (answer := await client.post(URL, json=body)).status_code == 503:
+        await asyncio.sleep(float(answer.headers["retry-after"]))
+    return answer
+
+
 async def test_five_hundred_concurrent_bookings_get_five_hundred_ids(client):
-    answers = await asyncio.gather(*(client.post(URL, json=booking_body(days_ahead=3)) for _ in range(500)))
+    answers = await asyncio.gather(*(accepted(client, booking_body(days_ahead=3)) for _ in range(500)))
     assert [a.status_code for a in answers].count(202) == 500
     ids = {a.json()["booking_id"] for a in answers}
     assert len(ids) == 500

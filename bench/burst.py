@@ -1,0 +1,179 @@
+"""A burst of bookings through the gateway: 300 guests POST at the same instant, for one hotel.
+
+Every service is a separate process on real PostgreSQL and RabbitMQ, with the Stripe emulator and
+the SMTP sink, default settings except that the gateway trusts ``X-Forwarded-For`` (each guest
+comes from its own address, so the per-address public limit applies per guest). Guests are
+well-behaved: on ``429``/``503`` they wait ``Retry-After`` and retry with the same Idempotency-Key.
+
+Prints, per burst: p50/p95/p99 of every POST answer, the answers by status, the share accepted at
+the first try and after retries (target at least 99.9 %); and how long the saga backlog took to
+drain: until every accepted booking has left REQUESTED (hold decided, Checkout Session created:
+PENDING_PAYMENT) and the services' queues are empty (emails sent).
+The first burst drains alone; the next ones are sent back to back while the previous still drains.
+Run: ``.venv/bin/python bench/burst.py [--guests 300] [--bursts 3] [--profile booking,inventory]``
+(``--profile`` records the named services with py-spy, if installed, during the first burst; the
+raw stacks go to /tmp/burst-<service>.raw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+RUN = f"hmburst{os.getpid()}"
+# This run's own databases and queues; default settings but one: each guest has its own address.
+for name, value in {"DB_PREFIX": f"{RUN}_", "BUS_NAMESPACE": RUN, "ADMIN_EMAIL": "admin@hotelmate.test",
+                    "ADMIN_PASSWORD": secrets.token_urlsafe(16), "JWT_SECRET": secrets.token_hex(32),
+                    "LOG_LEVEL": "WARNING", "GATEWAY_TRUST_FORWARDED_FOR": "true"}.items():
+    os.environ.setdefault(f"HOTELMATE_{name}", value)
+
+import httpx  # noqa: E402
+from booking_flow import Desk  # noqa: E402
+from burst_flow import Burst, burst  # noqa: E402
+
+from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
+from hotelmate_devtools.system import SERVICES, Layout, System  # noqa: E402
+from hotelmate_platform.settings import PlatformSettings  # noqa: E402
+
+HOTEL = "burst-hotel"
+NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
+SETTLED = {"PENDING_PAYMENT", "UNAVAILABLE"}  # where a booking's creation saga stops without the guest
+
+
+class Watcher:
+    """Hears booking.status_changed on the bus (no load on the services) and reads queue depths."""
+
+    def __init__(self) -> None:
+        self.settled: dict[str, float] = {}
+        self.deepest: dict[str, int] = {}
+
+    async def start(self) -> None:
+        import aio_pika
+        settings = PlatformSettings()
+        self.namespace = settings.bus_namespace
+        self.connection = await aio_pika.connect_robust(settings.amqp_url)
+        channel = await self.connection.channel()
+        exchange = await channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(exchange, routing_key="booking.status_changed")
+        await queue.consume(self._received, no_ack=True)
+
+    async def _received(self, message) -> None:
+        from hotelmate_contracts import Envelope
+        payload = Envelope.model_validate_json(message.body).payload
+        if payload["to_status"] in SETTLED:
+            self.settled.setdefault(payload["booking_id"], time.perf_counter())
+
+    async def queued(self) -> int:
+        """Messages waiting in the services' queues (the deepest seen per service is kept)."""
+        total = 0
+        channel = await self.connection.channel()
+        for service in SERVICES:
+            queue = await channel.declare_queue(f"{self.namespace}.{service}", passive=True)
+            depth = queue.declaration_result.message_count
+            self.deepest[service] = max(self.deepest.get(service, 0), depth)
+            total += depth
+        await channel.close()
+        return total
+
+    async def drained(self, booking_ids: set[str], timeout: float = 900) -> tuple[float, float]:
+        """When every booking settled, and when the queues were first seen empty after that."""
+        deadline = time.perf_counter() + timeout
+        while not booking_ids <= self.settled.keys():
+            await self.queued()
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{len(booking_ids - self.settled.keys())} bookings never settled")
+            await asyncio.sleep(0.2)
+        settled = max(self.settled[b] for b in booking_ids)
+        while await self.queued() and time.perf_counter() < deadline:
+            await asyncio.sleep(0.2)
+        deepest, self.deepest = self.deepest, {}
+        print(f"  deepest queues while draining: {deepest}")
+        return settled, time.perf_counter()
+
+
+def report(label: str, result: Burst) -> None:
+    def ms(q: int, first_only: bool = False) -> str:
+        return f"{percentile(result.answer_seconds(first_only=first_only), q) * 1000:7.0f}"
+
+    answers = dict(sorted(result.statuses().items()))
+    print(f"{label}: {len(result.outcomes)} guests, answered in {result.ended - result.began:5.1f} s")
+    print(f"  POST answer (every try)  p50 {ms(50)} ms  p95 {ms(95)} ms  p99 {ms(99)} ms   answers {answers}")
+    print(f"  POST answer (first try)  p50 {ms(50, True)} ms  p95 {ms(95, True)} ms  p99 {ms(99, True)} ms")
+    print(f"  accepted: first try {result.first_try_accepted():7.2%}   after retries {result.finally_accepted():7.2%}"
+          f"   distinct bookings {len(result.booking_ids())}")
+    bad = result.misbehaving()
+    if bad:
+        print(f"  answers a client may not get: {len(bad)} ({sorted({a.status for a in bad})})")
+
+
+def profile(system: System, services: list[str], seconds: int) -> list[subprocess.Popen]:
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return [subprocess.Popen([pyspy, "record", "-p", str(system.processes[name].popen.pid), "-d", str(seconds),
+                              "--nonblocking", "--format", "raw", "-o", f"/tmp/burst-{name}.raw"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name in services]
+
+
+async def bench(system: System, guests: int, bursts: int, profiled: list[str]) -> None:
+    watcher = Watcher()
+    await watcher.start()
+    gateway = system.layout.url("gateway")
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        desk = Desk(http)
+        await desk.login()
+        await desk.open_hotel(HOTEL, rooms=5)
+        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        profilers: list[subprocess.Popen] = []
+        first = await burst(gateway, HOTEL, today, range(guests),
+                            on_start=lambda: profilers.extend(profile(system, profiled, 15)))
+        report("burst 1 (on an idle system)", first)
+        settled, empty = await watcher.drained(first.booking_ids())
+        print(f"  drained: every booking PENDING_PAYMENT {settled - first.began:5.1f} s after the burst, "
+              f"queues empty {empty - first.began:5.1f} s after it")
+        results = []
+        for k in range(1, bursts):
+            results.append(await burst(gateway, HOTEL, today, range(k * guests, (k + 1) * guests)))
+            report(f"burst {k + 1} (the previous one still draining)", results[-1])
+        if results:
+            ids = set().union(*(r.booking_ids() for r in results))
+            settled, empty = await watcher.drained(ids)
+            began = results[0].began
+            print(f"bursts 2..{bursts} drained: every booking PENDING_PAYMENT {settled - began:5.1f} s after burst 2 "
+                  f"began, queues empty {empty - began:5.1f} s after it")
+    await watcher.connection.close()
+    for profiler in profilers:
+        profiler.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="a burst of bookings")
+    parser.add_argument("--guests", type=int, default=300)
+    parser.add_argument("--bursts", type=int, default=3)
+    parser.add_argument("--profile", default="", help="services to record with py-spy, comma-separated")
+    args = parser.parse_args()
+    system = System(Layout.random_ports(), echo=bool(os.environ.get("BENCH_ECHO")))
+    try:
+        system.start(NAMES)
+        asyncio.run(bench(system, args.guests, args.bursts, [n for n in args.profile.split(",") if n]))
+        errors = [f"{name} | {line.rstrip()}" for name, p in system.processes.items() for line in p.lines
+                  if " ERROR " in line or "Traceback" in line]
+        if errors:
+            print(f"{len(errors)} error lines in the services' logs, the first ones:", *errors[:10], sep="\n  ")
+    finally:
+        system.stop()
+        remove_run(PlatformSettings())
+
+
+if __name__ == "__main__":
+    main()

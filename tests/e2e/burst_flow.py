@@ -1,0 +1,168 @@
+"""Many guests booking one hotel at the same instant, as well-behaved clients (used by test_burst.py
+and bench/burst.py).
+
+Each guest comes from its own address (``X-Forwarded-For``; the gateway must trust it) so the
+gateway's per-address public limit applies per guest, as it would on the internet. A guest keeps
+one ``Idempotency-Key`` for its booking and, on ``429``/``503`` with ``Retry-After``, waits that
+long (plus a little jitter) and sends the same request again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import httpx
+
+RETRYABLE = (429, 503)
+
+
+@dataclass
+class Answer:
+    status: int
+    seconds: float
+    retry_after: str | None
+    problem: str = ""  # the problem type's last segment of a refusal, e.g. "over-capacity"
+
+    @property
+    def label(self) -> str:
+        return f"{self.status} {self.problem}".strip()
+
+
+@dataclass
+class GuestOutcome:
+    answers: list[Answer] = field(default_factory=list)
+    booking_id: str | None = None
+
+    @property
+    def final(self) -> int:
+        return self.answers[-1].status
+
+
+@dataclass
+class Burst:
+    outcomes: list[GuestOutcome]
+    began: float
+    ended: float
+
+    def statuses(self) -> Counter:
+        """Every answer's status and problem type (first tries and retries)."""
+        return Counter(a.label for o in self.outcomes for a in o.answers)
+
+    def first_try_accepted(self) -> float:
+        return sum(o.answers[0].status == 202 for o in self.outcomes) / len(self.outcomes)
+
+    def finally_accepted(self) -> float:
+        return sum(o.final == 202 for o in self.outcomes) / len(self.outcomes)
+
+    def answer_seconds(self, *, first_only: bool = False) -> list[float]:
+        return [a.seconds for o in self.outcomes for a in (o.answers[:1] if first_only else o.answers)]
+
+    def booking_ids(self) -> set[str]:
+        return {o.booking_id for o in self.outcomes if o.booking_id}
+
+    def misbehaving(self) -> list[Answer]:
+        """Answers a client may not get: any 5xx but a 503 with Retry-After, a 429 without it,
+        any other refusal."""
+        bad = []
+        for o in self.outcomes:
+            for a in o.answers:
+                if a.status == 202:
+                    continue
+                if a.status in RETRYABLE and a.retry_after:
+                    continue
+                bad.append(a)
+        return bad
+
+
+def booking_body(hotel_today: date, n: int) -> dict:
+    """Guest ``n``'s request: one night, dates spread so a small hotel never sells out."""
+    check_in = hotel_today + timedelta(days=n % 540)
+    return {"room_type": "DBL", "check_in": check_in.isoformat(),
+            "check_out": (check_in + timedelta(days=1)).isoformat(), "adults": 2, "children": 0,
+            "booker": {"first_name": "Guest", "last_name": f"N{n}", "email": f"guest{n}@example.test"}}
+
+
+def problem_type(response: httpx.Response) -> str:
+    if response.status_code < 400 or "problem" not in response.headers.get("content-type", ""):
+        return ""
+    problem = response.json()
+    kind = str(problem.get("type", "")).rsplit("/", 1)[-1]
+    busy = str(problem.get("detail", "")).split(" service ")[0].removeprefix("The ")  # which process refused
+    return f"{kind} ({busy})" if kind in ("over-capacity", "service-busy") else kind
+
+
+def address(n: int) -> str:
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+async def book_until_answered(client: httpx.AsyncClient, hotel: str, body: dict, n: int, *, give_up_after: float,
+                              start: asyncio.Event | None = None) -> GuestOutcome:
+    headers = {"Idempotency-Key": f"burst-{uuid.uuid4().hex}", "X-Forwarded-For": address(n)}
+    outcome = GuestOutcome()
+    deadline = time.monotonic() + give_up_after
+    if start is not None:
+        await start.wait()
+    while True:
+        began = time.perf_counter()
+        try:
+            response = await client.post(f"/api/v1/hotels/{hotel}/bookings", json=body, headers=headers)
+        except httpx.TimeoutException:  # the client's own patience ran out: recorded as a 599
+            outcome.answers.append(Answer(599, time.perf_counter() - began, None))
+            return outcome
+        retry_after = response.headers.get("retry-after")
+        outcome.answers.append(Answer(response.status_code, time.perf_counter() - began, retry_after,
+                                      problem_type(response)))
+        if response.status_code == 202:
+            outcome.booking_id = response.json()["booking_id"]
+            return outcome
+        if response.status_code not in RETRYABLE or not retry_after or time.monotonic() > deadline:
+            return outcome
+        await asyncio.sleep(float(retry_after) * (1 + random.random() / 2))
+
+
+async def burst(base_url: str, hotel: str, hotel_today: date, guests: range, *, give_up_after: float = 120,
+                on_start: Callable[[], object] | None = None) -> Burst:
+    """Every guest of ``guests`` sends its POST at the same instant, then retries as told.
+
+    Each guest has its own client (one connection): one client shared by hundreds of connections
+    spends more CPU managing its pool than the services spend answering, and would be measured."""
+    tls = ssl.create_default_context()  # made once: a context per client costs more than its requests
+    clients = [httpx.AsyncClient(base_url=base_url, timeout=30, verify=tls) for _ in guests]
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(book_until_answered(client, hotel, booking_body(hotel_today, n), n,
+                                                     give_up_after=give_up_after, start=start))
+             for client, n in zip(clients, guests)]
+    await asyncio.sleep(0)  # every task is waiting on the start line
+    if on_start is not None:
+        on_start()
+    began = time.perf_counter()
+    start.set()
+    try:
+        outcomes = await asyncio.gather(*tasks)
+    finally:
+        ended = time.perf_counter()
+        await asyncio.gather(*(client.aclose() for client in clients))
+    return Burst(list(outcomes), began, ended)
+
+
+async def count_by_status(client: httpx.AsyncClient, hotel: str, staff_headers: dict) -> Counter:
+    """The hotel's bookings per status, through the staff list (paged)."""
+    counts: Counter = Counter()
+    cursor = None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        answer = await client.get(f"/api/v1/staff/hotels/{hotel}/bookings", params=params, headers=staff_headers)
+        answer.raise_for_status()
+        page = answer.json()
+        counts.update(item["status"] for item in page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return counts
