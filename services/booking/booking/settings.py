@@ -10,6 +10,8 @@ class BookingSettings(ServiceSettings):
     # ApprovalDeadlineNear is sent once when this little time remains.
     booking_deadline_warning_minutes: int = 120
     booking_http_timeout_seconds: float = 5.0
+    # A booking whose deadline handling failed is tried again by the sweeper after this long.
+    booking_sweep_retry_seconds: float = Field(default=30.0, gt=0)
     # An operator may keep authorisations shorter than SPEC's 6 days (e.g. a card network's shorter
     # validity); it can never be longer. Fractions of an hour are allowed.
     booking_authorisation_max_hours: float = Field(default=144.0, gt=0, le=144.0)
