@@ -56,8 +56,16 @@ class OperationWorker:
     def key(self, op: dict, suffix: str = "") -> str:
         return f"{op['booking_id']}:{op['op_key']}{suffix}"
 
+    def give_up_at(self, op: dict, payment: dict | None) -> datetime:
+        """When retrying stops: a capture or void while the authorisation can still be captured,
+        anything else as long after it was asked for."""
+        since = op["created_at"]
+        if op["kind"] in ("CAPTURE", "VOID") and payment and payment["authorized_at"]:
+            since = payment["authorized_at"]
+        return since + timedelta(hours=self.settings.stripe_authorisation_valid_hours)
+
     async def _retry_later(self, op: dict, error: str) -> None:
-        if op["attempts"] >= self.settings.stripe_operation_max_attempts:
+        if datetime.now(timezone.utc) >= self.give_up_at(op, await self._load(op["booking_id"])):
             log.error("operation %s of %s gave up after %s attempts", op["op_key"], op["booking_id"], op["attempts"])
             await self._fail(op, "stripe unavailable")
             return

@@ -14,7 +14,10 @@ class PaymentsSettings(ServiceSettings):
     # Retries inside one SDK call (same idempotency key); the operation worker retries on top.
     stripe_max_network_retries: int = 1
     stripe_retry_delays_ms: tuple[int, ...] = (500, 2000, 10000, 30000, 60000)
-    stripe_operation_max_attempts: int = 12
+    # How long an authorisation can be captured: Stripe keeps online card authorisations 7 days.
+    # Capture and void retry through a Stripe outage until then (other operations count from their
+    # creation); only after it does an operation give up.
+    stripe_authorisation_valid_hours: float = 168.0
     # How long a claimed operation or event is leased before another worker may take it over.
     payments_lease_seconds: float = 60.0
     payments_worker_poll_seconds: float = 0.2
