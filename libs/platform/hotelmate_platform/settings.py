@@ -45,6 +45,11 @@ class ServiceSettings(PlatformSettings):
     consumer_max_attempts: int = 5
     retry_delays_ms: tuple[int, ...] = (200, 1000, 5000, 15000)
     sweep_seconds: float = 2.0
+    # Retention (hotelmate_platform.retention): how often old rows are pruned, how many per
+    # transaction, and how long published outbox rows and inbox rows are kept.
+    retention_every_seconds: float = 600.0
+    retention_batch: int = 500
+    retention_messages_days: float = 7.0
 
     @property
     def database(self) -> str:

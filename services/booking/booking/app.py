@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from hotelmate_platform.retention import start_retention
 from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
@@ -25,6 +26,7 @@ def create_app(settings: BookingSettings) -> FastAPI:
         sweeper = Sweeper(runtime.db, settings)
         runtime.extras["sweeper"] = sweeper
         runtime.start("sweeper", lambda: every(settings.sweep_seconds, sweeper.sweep))
+        await start_retention(runtime)
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()

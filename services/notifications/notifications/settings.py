@@ -23,3 +23,5 @@ class NotificationsSettings(ServiceSettings):
     # SMTP call (claimed just before it), so keep it above smtp_timeout_seconds.
     mail_lease_seconds: float = 120.0
     mail_batch_size: int = 20
+    # A sent email's body (guest data) is wiped this long after sending; its log row stays.
+    mail_body_retention_days: float = 30.0

@@ -22,6 +22,10 @@ class PaymentsSettings(ServiceSettings):
     payments_lease_seconds: float = 60.0
     payments_worker_poll_seconds: float = 0.2
     payments_worker_batch: int = 16
+    # Retention: processed Stripe events (Stripe retries a delivery for 3 days, so keep them longer)
+    # and finished operations (a refund's stay until its payment is fully refunded).
+    payments_event_retention_days: float = 30.0
+    payments_operation_retention_days: float = 90.0
     stripe_webhook_max_bytes: int = 256 * 1024
     stripe_webhook_rate_per_second: float = 200.0
     stripe_webhook_rate_burst: int = 400
