@@ -16,7 +16,7 @@ from hotelmate_devtools.testing import system_fixture
 from hotelmate_platform.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import GOOD_CARD, Desk, Guest  # noqa: E402
+from booking_flow import GOOD_CARD, Desk, Guest, check_invariants  # noqa: E402
 
 NAMES = ["stripe-emulator", "inventory", "booking", "payments", "gateway"]
 # No sweeper round during the tests: a lapsed hold stays HELD until someone looks at it.
@@ -123,3 +123,25 @@ async def test_a_capture_refused_for_good_voids_the_authorisation(http, desk, st
             break
         await asyncio.sleep(0.1)
     assert await hold_status(inventory_db, guest.booking_id) == "RELEASED"
+
+
+async def test_zz_the_invariants_hold_and_a_planted_violation_is_caught(system, inventory_db):
+    hotels = ["race-one", "race-two", "race-three"]
+    code, output = await check_invariants(system, hotels)
+    assert code == 0, output
+    async with inventory_db.sessions() as session, session.begin():
+        # Two plants: the confirmed booking's rooms given back, and a lapsed hold revived on a full night.
+        sold = (await session.execute(text("UPDATE holds SET status = 'RELEASED' WHERE hotel = 'race-two' "
+                                           "AND status = 'COMMITTED' RETURNING booking_id"))).scalar_one()
+        revived = (await session.execute(text(
+            "UPDATE holds SET status = 'HELD', expires_at = now() + interval '1 hour' WHERE hotel = 'race-one' "
+            "AND status <> 'HELD' RETURNING booking_id"))).scalar_one()
+    try:
+        code, output = await check_invariants(system, hotels, quiet_within=0)
+        assert code == 1, output
+        assert f"VIOLATION alignment {sold}: CONFIRMED booking whose hold is RELEASED" in output
+        assert "VIOLATION capacity race-one/DBL/" in output and "2 rooms taken, 1 in service" in output
+    finally:
+        async with inventory_db.sessions() as session, session.begin():
+            await session.execute(text("UPDATE holds SET status = 'COMMITTED' WHERE booking_id = :b"), {"b": sold})
+            await session.execute(text("UPDATE holds SET status = 'RELEASED' WHERE booking_id = :b"), {"b": revived})
