@@ -12,6 +12,7 @@ from hotelmate_platform.tasks import every
 
 from .adapters.upstream import Upstream
 from .api import public, staff
+from .archive import archive_rule
 from .handlers import SagaHandlers
 from .settings import BookingSettings
 from .sweeper import Sweeper
@@ -26,7 +27,7 @@ def create_app(settings: BookingSettings) -> FastAPI:
         sweeper = Sweeper(runtime.db, settings)
         runtime.extras["sweeper"] = sweeper
         runtime.start("sweeper", lambda: every(settings.sweep_seconds, sweeper.sweep))
-        await start_retention(runtime)
+        await start_retention(runtime, [archive_rule(settings)])
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()
