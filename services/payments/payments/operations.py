@@ -57,12 +57,16 @@ class OperationWorker:
         return f"{op['booking_id']}:{op['op_key']}{suffix}"
 
     def give_up_at(self, op: dict, payment: dict | None) -> datetime:
-        """When retrying stops: a capture or void while the authorisation can still be captured,
-        anything else as long after it was asked for."""
-        since = op["created_at"]
-        if op["kind"] in ("CAPTURE", "VOID") and payment and payment["authorized_at"]:
-            since = payment["authorized_at"]
-        return since + timedelta(hours=self.settings.stripe_authorisation_valid_hours)
+        """When retrying stops: a capture or void while the authorisation can still be captured
+        (Stripe's ``capture_before``, else authorised + the configured validity), anything else as
+        long after it was asked for."""
+        valid = timedelta(hours=self.settings.stripe_authorisation_valid_hours)
+        if op["kind"] in ("CAPTURE", "VOID") and payment:
+            if payment["capture_before"]:
+                return payment["capture_before"]
+            if payment["authorized_at"]:
+                return payment["authorized_at"] + valid
+        return op["created_at"] + valid
 
     async def _retry_later(self, op: dict, error: str) -> None:
         if datetime.now(timezone.utc) >= self.give_up_at(op, await self._load(op["booking_id"])):
