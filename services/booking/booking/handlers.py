@@ -168,7 +168,9 @@ class SagaHandlers:
         if booking is None:
             return
         changes = {"payment_status": "VOIDED"} if booking["payment_status"] == "AUTHORIZED" else {}
-        await self._note(uow, booking, "stripe", "authorisation voided" if changes else "checkout closed", changes)
+        # after a failed capture the payment stays FAILED for the guest; the note says what was released
+        voided = changes or booking["payment_status"] == "FAILED"
+        await self._note(uow, booking, "stripe", "authorisation voided" if voided else "checkout closed", changes)
 
     async def payment_refunded(self, uow: UnitOfWork, msg: PaymentRefunded, envelope: Envelope) -> None:
         booking = await self._load(uow, msg.booking_id, None)

@@ -8,7 +8,7 @@ from booking_support import STAFF
 from hotelmate_contracts import (
     ApprovalDeadlineNear, BookingStatusChanged, CapturePayment, CheckoutCreated, CommitHold, ExtendHold, HoldCommitted,
     HoldExpired, HoldRefused,
-    PaymentCaptured, PaymentFailed, PaymentRefunded, PlaceHold, RefundPayment, ReleaseHold,
+    PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided, PlaceHold, RefundPayment, ReleaseHold,
     RequestCheckout, VoidPayment,
 )
 
@@ -168,6 +168,13 @@ async def test_capture_failure_is_payment_failed_voided_and_released(saga, bus, 
     assert view["payment"]["status"] == "FAILED"
     await bus.expect(booking_id, ReleaseHold)
     await bus.expect(booking_id, VoidPayment)  # whatever is left of the authorisation is released
+    await bus.publish(PaymentVoided(booking_id=booking_id, reason="capture failed"))
+    for _ in range(100):
+        if (await saga.staff_view(booking_id))["timeline"][-1]["reason"] == "authorisation voided":
+            break
+        await asyncio.sleep(0.1)
+    view = await saga.staff_view(booking_id)
+    assert view["timeline"][-1]["reason"] == "authorisation voided" and view["status"] == "PAYMENT_FAILED"
 
 
 async def test_approval_after_the_rooms_were_taken_voids_and_never_captures(saga, bus, client):
