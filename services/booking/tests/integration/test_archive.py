@@ -7,7 +7,6 @@ import pytest
 from booking_support import STAFF, running_booking
 from sqlalchemy import text
 
-from hotelmate_platform.db import Database
 
 MONTHS_AGO = ("UPDATE bookings SET updated_at = now() - interval '40 days', check_in = current_date - 45, "
               "check_out = current_date - 43 WHERE id = :b")
@@ -17,13 +16,6 @@ MONTHS_AGO = ("UPDATE bookings SET updated_at = now() - interval '40 days', chec
 async def client(standin, bus):
     async with running_booking(standin, retention_every_seconds=0.2, booking_archive_days=30) as http:
         yield http
-
-
-@pytest.fixture
-async def booking_db(platform_settings):
-    db = Database(platform_settings.database_url("booking"), pool_size=1, max_overflow=0)
-    yield db
-    await db.dispose()
 
 
 async def test_bookings_finished_long_ago_are_archived_whole(saga, client, booking_db):

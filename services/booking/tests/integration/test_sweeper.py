@@ -8,7 +8,6 @@ import pytest
 from booking_support import running_booking
 from sqlalchemy import text
 
-from hotelmate_platform.db import Database
 
 
 @pytest.fixture(scope="module")
@@ -17,14 +16,7 @@ async def client(standin, bus):
         yield http
 
 
-@pytest.fixture
-async def booking_db(platform_settings):
-    db = Database(platform_settings.database_url("booking"), pool_size=1, max_overflow=0)
-    yield db
-    await db.dispose()
-
-
-async def row(db: Database, booking_id: str) -> dict:
+async def row(db, booking_id: str) -> dict:
     async with db.sessions() as session:
         found = await session.execute(text("SELECT status, sweep_after FROM bookings WHERE id = :b"), {"b": booking_id})
         return dict(found.mappings().one())
