@@ -126,3 +126,20 @@ class PaymentsOnTheBus:
 
     async def stop(self) -> None:
         await self.connection.close()
+
+
+async def check_invariants(system, hotels: list[str], *, quiet_within: float = 30) -> tuple[int, str]:
+    """``python -m hotelmate_devtools.invariants`` on ``hotels``, run until it passes or
+    ``quiet_within`` seconds have gone (the last messages may still be settling); (exit code, output)."""
+    import sys
+    env = {**os.environ, "HOTELMATE_STRIPE_API_BASE": system.layout.url("stripe-emulator")}
+    args = ["--grace-seconds", "1", *[a for hotel in hotels for a in ("--hotel", hotel)]]
+    deadline = time.monotonic() + quiet_within
+    while True:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hotelmate_devtools.invariants", *args,
+                                                    env=env, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        if proc.returncode == 0 or time.monotonic() > deadline:
+            return proc.returncode, (out + err).decode()
+        await asyncio.sleep(1)

@@ -13,7 +13,7 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import BAD_CARD, Desk, Guest  # noqa: E402
+from booking_flow import BAD_CARD, Desk, Guest, check_invariants  # noqa: E402
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 
@@ -155,6 +155,11 @@ async def test_zz_reconcile_finds_no_drift_at_rest(system):
                                                 env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     assert proc.returncode == 0, (out + err).decode()
+
+
+async def test_zz_invariants_hold_at_rest(system):
+    code, output = await check_invariants(system, ["e2e-paris", "e2e-tiny", "e2e-quick"])
+    assert code == 0, output
 
 
 async def _emails_for(system, booking_id: str, count: int, timeout: float = 30) -> list[dict]:

@@ -59,6 +59,11 @@ class ServiceSettings(PlatformSettings):
     http_queue_seconds: float = 2.0
     http_max_waiting: int = 400
     http_retry_after_seconds: float = 1.0
+    # Retention (hotelmate_platform.retention): how often old rows are pruned, how many per
+    # transaction, and how long published outbox rows and inbox rows are kept.
+    retention_every_seconds: float = 600.0
+    retention_batch: int = 500
+    retention_messages_days: float = 7.0
 
     @property
     def database(self) -> str:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from hotelmate_platform.retention import start_retention
 from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
 from .adapters.upstream import Upstream
 from .api import public, staff
+from .archive import archive_rule
 from .handlers import SagaHandlers
 from .settings import BookingSettings
 from .sweeper import Sweeper
@@ -28,6 +30,7 @@ def create_app(settings: BookingSettings) -> FastAPI:
         sweeper = Sweeper(runtime.db, settings)
         runtime.extras["sweeper"] = sweeper
         runtime.start("sweeper", lambda: every(settings.sweep_seconds, sweeper.sweep))
+        await start_retention(runtime, [archive_rule(settings)])
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from hotelmate_contracts import (
-    CheckoutCreated, Envelope, HoldExpired, HoldPlaced, HoldRefused, PaymentAuthorized, PaymentCaptured,
+    CheckoutCreated, Envelope, HoldCommitted, HoldExpired, HoldPlaced, HoldRefused, PaymentAuthorized, PaymentCaptured,
     PaymentFailed, PaymentRefunded, PaymentVoided,
 )
 from hotelmate_platform.db import UnitOfWork
@@ -37,6 +37,7 @@ class SagaHandlers:
     def mapping(self) -> dict:
         return {
             HoldPlaced: self.hold_placed, HoldRefused: self.hold_refused, HoldExpired: self.hold_expired,
+            HoldCommitted: self.hold_committed,
             CheckoutCreated: self.checkout_created, PaymentAuthorized: self.payment_authorized,
             PaymentFailed: self.payment_failed, PaymentCaptured: self.payment_captured,
             PaymentVoided: self.payment_voided, PaymentRefunded: self.payment_refunded,
@@ -76,9 +77,27 @@ class SagaHandlers:
 
     async def hold_expired(self, uow: UnitOfWork, msg: HoldExpired, envelope: Envelope) -> None:
         booking = await self._load(uow, msg.booking_id, Trigger.HOLD_EXPIRED)
-        if booking is not None:
-            await self.transitions.fire(uow, booking, Trigger.HOLD_EXPIRED, actor="system", now=now(),
-                                        reason="hold expired")
+        if booking is None:
+            return
+        if booking["decision"] == "APPROVED":
+            # the answer to CommitHold: the hold lapsed and its rooms went to someone else
+            await self.transitions.fire(uow, booking, Trigger.COMMIT_REFUSED, actor="system", now=now(),
+                                        reason="approved, but the rooms were no longer available "
+                                               "(the hold had lapsed and was taken); authorisation voided")
+            return
+        await self.transitions.fire(uow, booking, Trigger.HOLD_EXPIRED, actor="system", now=now(),
+                                    reason="hold expired")
+
+    async def hold_committed(self, uow: UnitOfWork, msg: HoldCommitted, envelope: Envelope) -> None:
+        booking = await self._load(uow, msg.booking_id, Trigger.HOLD_COMMITTED)
+        if booking is None:
+            return
+        if booking["status"] == Status.PENDING_APPROVAL and booking["decision"] != "APPROVED":
+            log.warning("rooms of %s committed without an approval; ignored", booking["id"])
+            return
+        await self.transitions.fire(uow, booking, Trigger.HOLD_COMMITTED, actor="system", now=now(),
+                                    reason="rooms sold" if booking["status"] == Status.PENDING_APPROVAL
+                                    else f"rooms committed to a {booking['status']} booking released")
 
     async def checkout_created(self, uow: UnitOfWork, msg: CheckoutCreated, envelope: Envelope) -> None:
         booking = await self._load(uow, msg.booking_id, None)
@@ -149,7 +168,9 @@ class SagaHandlers:
         if booking is None:
             return
         changes = {"payment_status": "VOIDED"} if booking["payment_status"] == "AUTHORIZED" else {}
-        await self._note(uow, booking, "stripe", "authorisation voided" if changes else "checkout closed", changes)
+        # after a failed capture the payment stays FAILED for the guest; the note says what was released
+        voided = changes or booking["payment_status"] == "FAILED"
+        await self._note(uow, booking, "stripe", "authorisation voided" if voided else "checkout closed", changes)
 
     async def payment_refunded(self, uow: UnitOfWork, msg: PaymentRefunded, envelope: Envelope) -> None:
         booking = await self._load(uow, msg.booking_id, None)

@@ -17,6 +17,10 @@ class BookingSettings(ServiceSettings):
     # to the stale limit while inventory does not answer.
     booking_hotel_cache_seconds: float = 10.0
     booking_hotel_cache_stale_seconds: float = 600.0
+    # A booking whose deadline handling failed is tried again by the sweeper after this long.
+    booking_sweep_retry_seconds: float = Field(default=30.0, gt=0)
+    # Finished bookings (terminal, unchanged and stay over for this long) move to bookings_archive.
+    booking_archive_days: float = Field(default=180.0, gt=0)
     # An operator may keep authorisations shorter than SPEC's 6 days (e.g. a card network's shorter
     # validity); it can never be longer. Fractions of an hour are allowed.
     booking_authorisation_max_hours: float = Field(default=144.0, gt=0, le=144.0)

@@ -3,6 +3,7 @@
 from functools import partial
 from pathlib import Path
 
+from hotelmate_platform.retention import start_retention
 from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
@@ -23,5 +24,5 @@ app = create_service_app(
     migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
     routers=[public.router, staff.router, internal.router],
     handlers=HANDLERS,
-    on_start=[start_sweeper],
+    on_start=[start_sweeper, start_retention],
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from hotelmate_platform.retention import Rule, start_retention
 from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
@@ -18,6 +20,13 @@ from .settings import NotificationsSettings
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def sent_bodies_rule(settings: NotificationsSettings) -> Rule:
+    """Sent emails keep their log row (who, what, when) but lose their body: guests' data."""
+    return Rule("sent email bodies", "deliveries",
+                "status = 'SENT' AND sent_at < :cutoff AND (text_body IS NOT NULL OR html_body IS NOT NULL)",
+                timedelta(days=settings.mail_body_retention_days), wipe="text_body = NULL, html_body = NULL")
+
+
 def create_app(settings: NotificationsSettings) -> FastAPI:
     """The app for ``settings`` (tests build their own with a test SMTP server and short retries)."""
 
@@ -25,6 +34,7 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
         sender = Sender(runtime.db, settings, SmtpMailer(settings).send)
         runtime.extras["sender"] = sender
         runtime.start("mail-sender", lambda: every(settings.mail_poll_seconds, sender.send_due))
+        await start_retention(runtime, [sent_bodies_rule(settings)])
 
     return create_service_app(settings, migrations_dir=MIGRATIONS, routers=[staff_router], handlers=HANDLERS,
                               on_start=[start_sender])

@@ -1,7 +1,7 @@
 """The sender loop: claim due deliveries, send each outside any transaction, settle it.
 
-A delivery is marked SENDING (with a lease) and committed before the SMTP call, and marked SENT
-after the server accepted it. A process that dies in between leaves the row SENDING; once its lease
+A delivery is claimed, alone, right before its SMTP call: marked SENDING (with a lease that covers
+one call) and committed, then marked SENT after the server accepted it. A process that dies in between leaves the row SENDING; once its lease
 runs out another round sends it again with the same Message-ID. That is the one way an email can
 go out twice, and at most once more per crash; it is never lost.
 """
@@ -33,16 +33,21 @@ class Sender:
         self.send = send
 
     async def send_due(self) -> int:
-        """Send every delivery that is due now, batch after batch; returns how many were attempted."""
+        """Send every delivery that is due now, batch after batch; returns how many were attempted.
+
+        Each delivery is claimed on its own right before its SMTP call (two replicas may look at
+        the same batch; the claim gives each email to one), so a slow batch never outlasts a lease."""
         attempted = 0
         while True:
-            async with self.db.sessions() as session, session.begin():
-                rows = await repository.claim_due(
-                    session, lease_seconds=self.settings.mail_lease_seconds, limit=self.settings.mail_batch_size)
-            for row in rows:
-                await self.deliver(row)
-            attempted += len(rows)
-            if len(rows) < self.settings.mail_batch_size:
+            async with self.db.sessions() as session:
+                ids = await repository.due_ids(session, limit=self.settings.mail_batch_size)
+            for delivery_id in ids:
+                async with self.db.sessions() as session, session.begin():
+                    row = await repository.claim(session, delivery_id, lease_seconds=self.settings.mail_lease_seconds)
+                if row is not None:
+                    await self.deliver(row)
+                    attempted += 1
+            if len(ids) < self.settings.mail_batch_size:
                 return attempted
 
     async def deliver(self, row: Row) -> None:

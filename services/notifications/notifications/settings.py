@@ -19,6 +19,9 @@ class NotificationsSettings(ServiceSettings):
     mail_retry_delays_seconds: tuple[float, ...] = (10, 60, 300, 1800, 7200)
     # How often the sender looks for due deliveries.
     mail_poll_seconds: float = 1.0
-    # A delivery left SENDING (process died mid-send) is sent again after this long.
+    # A delivery left SENDING (process died mid-send) is sent again after this long; it covers one
+    # SMTP call (claimed just before it), so keep it above smtp_timeout_seconds.
     mail_lease_seconds: float = 120.0
     mail_batch_size: int = 20
+    # A sent email's body (guest data) is wiped this long after sending; its log row stays.
+    mail_body_retention_days: float = 30.0

@@ -42,7 +42,8 @@ class Received:
 
 
 class Mailbox:
-    """aiosmtpd handler that keeps what it accepted; ``refuse_next`` answers 451 to that many DATA."""
+    """aiosmtpd handler that keeps what it accepted; ``refuse_next`` answers 451 to that many DATA,
+    ``stall_next`` hangs on that many, ``accept_after`` slows every acceptance down."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -50,8 +51,11 @@ class Mailbox:
         self.refused = 0
         self.stall_next = 0
         self.stalled = 0
+        self.accept_after = 0.0  # seconds a slow server takes before its 250
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.accept_after:
+            await asyncio.sleep(self.accept_after)
         if self.stall_next > 0:  # hang before answering, as a slow server would; never accepted
             self.stall_next -= 1
             self.stalled += 1

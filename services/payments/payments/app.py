@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+from hotelmate_platform.retention import start_retention
 from hotelmate_platform.service import Runtime, create_service_app
 
 from .adapters.stripe_api import StripeApi, build_client
 from .api import internal, webhooks as webhook_api
 from .handlers import HANDLERS
 from .operations import OperationWorker
+from .retention import retention_rules
 from .settings import PaymentsSettings
 from .webhooks import EventProcessor
 
@@ -24,6 +26,7 @@ async def start_workers(runtime: Runtime) -> None:
                                                                   runtime.settings.stripe_webhook_rate_burst))
     runtime.start("payment-operations", operations.run_forever)
     runtime.start("stripe-events", events.run_forever)
+    await start_retention(runtime, retention_rules(runtime.settings))
 
 
 app = create_service_app(

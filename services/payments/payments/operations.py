@@ -56,8 +56,20 @@ class OperationWorker:
     def key(self, op: dict, suffix: str = "") -> str:
         return f"{op['booking_id']}:{op['op_key']}{suffix}"
 
+    def give_up_at(self, op: dict, payment: dict | None) -> datetime:
+        """When retrying stops: a capture or void while the authorisation can still be captured
+        (Stripe's ``capture_before``, else authorised + the configured validity), anything else as
+        long after it was asked for."""
+        valid = timedelta(hours=self.settings.stripe_authorisation_valid_hours)
+        if op["kind"] in ("CAPTURE", "VOID") and payment:
+            if payment["capture_before"]:
+                return payment["capture_before"]
+            if payment["authorized_at"]:
+                return payment["authorized_at"] + valid
+        return op["created_at"] + valid
+
     async def _retry_later(self, op: dict, error: str) -> None:
-        if op["attempts"] >= self.settings.stripe_operation_max_attempts:
+        if datetime.now(timezone.utc) >= self.give_up_at(op, await self._load(op["booking_id"])):
             log.error("operation %s of %s gave up after %s attempts", op["op_key"], op["booking_id"], op["attempts"])
             await self._fail(op, "stripe unavailable")
             return

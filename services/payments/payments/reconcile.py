@@ -50,16 +50,20 @@ def intent_drift(row: dict, stripe_status: str, amount_received: int) -> list[st
     return found
 
 
-async def find_drift(db: Database, stripe_api: StripeApi, grace_seconds: float) -> list[Drift]:
+async def find_drift(db: Database, stripe_api: StripeApi, grace_seconds: float,
+                     hotels: list[str] | None = None) -> list[Drift]:
+    """Drift of payments at rest (of ``hotels`` only, when given) against Stripe."""
+    of_hotels = "(CAST(:h AS text[]) IS NULL OR hotel = ANY(:h))"
     async with db.unit_of_work() as uow:
-        rows = [dict(r) for r in (await uow.session.execute(text("""
-            SELECT * FROM payments WHERE updated_at < now() - make_interval(secs => :g)"""),
-            {"g": grace_seconds})).mappings()]
-        ops = (await uow.session.execute(text("""
+        rows = [dict(r) for r in (await uow.session.execute(text(f"""
+            SELECT * FROM payments WHERE updated_at < now() - make_interval(secs => :g) AND {of_hotels}"""),
+            {"g": grace_seconds, "h": hotels})).mappings()]
+        ops = (await uow.session.execute(text(f"""
             SELECT booking_id, op_key, status, last_error FROM payment_operations
-            WHERE (status = 'FAILED' AND kind = 'VOID')
-               OR (status = 'PENDING' AND created_at < now() - make_interval(secs => :g))"""),
-            {"g": grace_seconds})).all()
+            WHERE ((status = 'FAILED' AND kind = 'VOID')
+                   OR (status = 'PENDING' AND created_at < now() - make_interval(secs => :g)))
+              AND booking_id IN (SELECT booking_id FROM payments WHERE {of_hotels})"""),
+            {"g": grace_seconds, "h": hotels})).all()
         events = (await uow.session.execute(text("""
             SELECT id, type FROM stripe_events
             WHERE processed_at IS NULL AND received_at < now() - make_interval(secs => :g)"""),

@@ -14,11 +14,18 @@ class PaymentsSettings(ServiceSettings):
     # Retries inside one SDK call (same idempotency key); the operation worker retries on top.
     stripe_max_network_retries: int = 1
     stripe_retry_delays_ms: tuple[int, ...] = (500, 2000, 10000, 30000, 60000)
-    stripe_operation_max_attempts: int = 12
+    # How long an authorisation can be captured: Stripe keeps online card authorisations 7 days.
+    # Capture and void retry through a Stripe outage until then (other operations count from their
+    # creation); only after it does an operation give up.
+    stripe_authorisation_valid_hours: float = 168.0
     # How long a claimed operation or event is leased before another worker may take it over.
     payments_lease_seconds: float = 60.0
     payments_worker_poll_seconds: float = 0.2
     payments_worker_batch: int = 16
+    # Retention: processed Stripe events (Stripe retries a delivery for 3 days, so keep them longer)
+    # and finished operations (a refund's stay until its payment is fully refunded).
+    payments_event_retention_days: float = 30.0
+    payments_operation_retention_days: float = 90.0
     stripe_webhook_max_bytes: int = 256 * 1024
     stripe_webhook_rate_per_second: float = 200.0
     stripe_webhook_rate_burst: int = 400

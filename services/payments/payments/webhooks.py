@@ -13,7 +13,7 @@ from hotelmate_contracts.saga import PaymentFailed
 from hotelmate_platform.db import Database
 
 from .adapters import repository as repo
-from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, snapshot
+from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, capture_before, snapshot
 from .domain.model import (MONEY_TAKEN, Outcome, Status, observe_closed_unpaid, observe_intent, observe_refunds,
                            observe_stray_intent)
 from .recording import apply_outcome
@@ -121,5 +121,7 @@ class EventProcessor:
                 uow.publish(PaymentFailed(booking_id=booking_id, stage="AUTHORIZATION", reason=decline_reason(obj)))
             if intent_id and not row["payment_intent_id"] and not outcome.void_needed:
                 fields["payment_intent_id"] = intent_id
+            if intent is not None and not outcome.void_needed and (until := capture_before(intent)):
+                fields["capture_before"] = until  # the authorisation's real limit, for the retries
             await apply_outcome(uow, row, outcome, intent_id=intent_id, **fields)
             await repo.mark_event_processed(uow.session, event_id)

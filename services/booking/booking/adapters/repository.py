@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,11 +81,24 @@ async def load_timeline(session: AsyncSession, booking_id: str) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
-async def lock_due(session: AsyncSession, condition, *, limit: int = 100) -> list[str]:
-    """Ids of bookings matching ``condition``, locked; rows locked by another replica are skipped."""
-    rows = await session.execute(sa.select(bookings.c.id).where(condition).order_by(bookings.c.id)
-                                 .limit(limit).with_for_update(skip_locked=True))
+async def due_ids(session: AsyncSession, condition, *, limit: int = 100) -> list[str]:
+    """Ids of up to ``limit`` bookings matching ``condition`` (not locked: see :func:`lock_if_due`)."""
+    rows = await session.execute(sa.select(bookings.c.id).where(condition).order_by(bookings.c.id).limit(limit))
     return [r.id for r in rows]
+
+
+async def lock_if_due(session: AsyncSession, booking_id: str, condition) -> bool:
+    """Lock the booking if it still matches ``condition``; False when it no longer does or another
+    replica holds it (``SKIP LOCKED``)."""
+    row = await session.execute(sa.select(bookings.c.id).where(bookings.c.id == booking_id, condition)
+                                .with_for_update(skip_locked=True))
+    return row.first() is not None
+
+
+async def postpone_sweep(session: AsyncSession, booking_id: str, seconds: float) -> None:
+    """The sweeper leaves this booking alone for ``seconds`` (its deadline handling failed)."""
+    await session.execute(sa.update(bookings).where(bookings.c.id == booking_id)
+                          .values(sweep_after=sa.func.now() + timedelta(seconds=seconds)))
 
 
 def encode_cursor(check_in: date, booking_id: str) -> str:

@@ -16,7 +16,7 @@ bookings = sa.Table(
     sa.Column("token_digest", sa.LargeBinary),
     sa.Column("idempotency_key", sa.Text), sa.Column("request_digest", sa.Text),
     sa.Column("hotel_profile", JSONB), sa.Column("quote", JSONB),
-    _ts("hold_expires_at"), _ts("approval_deadline"), _ts("deadline_warned_at"),
+    _ts("hold_expires_at"), _ts("approval_deadline"), _ts("deadline_warned_at"), _ts("sweep_after"),
     sa.Column("decision", sa.Text), sa.Column("decision_json", JSONB), sa.Column("cancellation", JSONB),
     sa.Column("room_number", sa.Text),
     sa.Column("payment_status", sa.Text), sa.Column("checkout_url", sa.Text),

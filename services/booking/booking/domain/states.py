@@ -33,6 +33,8 @@ class Trigger(StrEnum):
     AUTHORIZATION_FAILED = "AUTHORIZATION_FAILED"
     AUTHORIZATION_MISMATCH = "AUTHORIZATION_MISMATCH"  # amount or currency differs from the quoted total
     APPROVE = "APPROVE"
+    HOLD_COMMITTED = "HOLD_COMMITTED"  # inventory sold the rooms to an approved booking
+    COMMIT_REFUSED = "COMMIT_REFUSED"  # approved, but the hold had lapsed and its rooms were taken
     DECLINE = "DECLINE"
     PAYMENT_CAPTURED = "PAYMENT_CAPTURED"
     CAPTURE_FAILED = "CAPTURE_FAILED"
@@ -89,11 +91,16 @@ TABLE: dict[tuple[Status, Trigger], Transition] = {
     (S.PENDING_PAYMENT, T.AUTHORIZATION_FAILED): Transition(S.PENDING_PAYMENT),
     (S.REQUESTED, T.AUTHORIZATION_MISMATCH): Transition(S.REQUESTED, (E.VOID_PAYMENT,)),
     (S.PENDING_PAYMENT, T.AUTHORIZATION_MISMATCH): Transition(S.PENDING_PAYMENT, (E.VOID_PAYMENT,)),
-    # staff decision; approve keeps the status until the capture succeeds
-    (S.PENDING_APPROVAL, T.APPROVE): Transition(S.PENDING_APPROVAL, (E.CAPTURE_PAYMENT,)),
+    # staff decision; approve keeps the status until the capture succeeds. The rooms are sold
+    # (hold committed) before the card is captured, so money is never taken for rooms that are gone.
+    (S.PENDING_APPROVAL, T.APPROVE): Transition(S.PENDING_APPROVAL, (E.COMMIT_HOLD,)),
+    (S.PENDING_APPROVAL, T.HOLD_COMMITTED): Transition(S.PENDING_APPROVAL, (E.CAPTURE_PAYMENT,)),
+    (S.PENDING_APPROVAL, T.COMMIT_REFUSED): Transition(S.UNAVAILABLE, (E.VOID_PAYMENT, E.RELEASE_HOLD)),
     (S.PENDING_APPROVAL, T.DECLINE): Transition(S.DECLINED, (E.VOID_PAYMENT, E.RELEASE_HOLD)),
+    # COMMIT_HOLD again is a no-op for inventory; it commits bookings approved by an older version
     (S.PENDING_APPROVAL, T.PAYMENT_CAPTURED): Transition(S.CONFIRMED, (E.COMMIT_HOLD,)),
-    (S.PENDING_APPROVAL, T.CAPTURE_FAILED): Transition(S.PAYMENT_FAILED, (E.RELEASE_HOLD,)),
+    # a capture that failed for good: the authorisation is voided (if still open), the rooms go back
+    (S.PENDING_APPROVAL, T.CAPTURE_FAILED): Transition(S.PAYMENT_FAILED, (E.VOID_PAYMENT, E.RELEASE_HOLD)),
     (S.PENDING_APPROVAL, T.APPROVAL_LAPSED): Transition(S.EXPIRED, (E.VOID_PAYMENT, E.RELEASE_HOLD)),
     (S.PENDING_APPROVAL, T.HOLD_EXPIRED): Transition(S.EXPIRED, (E.VOID_PAYMENT, E.RELEASE_HOLD)),
     # unpaid holds run out (payments expires the open Checkout on VoidPayment)
@@ -114,6 +121,7 @@ TABLE: dict[tuple[Status, Trigger], Transition] = {
     **{(s, T.PAYMENT_AUTHORIZED): Transition(s, (E.VOID_PAYMENT,)) for s in OVER_BEFORE_CAPTURE},
     **{(s, T.PAYMENT_CAPTURED): Transition(s, (E.REFUND_IN_FULL,)) for s in OVER_BEFORE_CAPTURE},
     **{(s, T.HOLD_PLACED): Transition(s, (E.RELEASE_HOLD,)) for s in OVER_BEFORE_CAPTURE},
+    **{(s, T.HOLD_COMMITTED): Transition(s, (E.RELEASE_HOLD,)) for s in OVER_BEFORE_CAPTURE},
 }
 
 

@@ -167,12 +167,19 @@ class Saga:
         await self.wait_status(booking_id, "PENDING_APPROVAL", hotel)
         return booking_id, token, quote
 
-    async def confirmed(self, hotel: str = "h1", **kw) -> tuple[str, str, dict]:
-        from hotelmate_contracts import CapturePayment, PaymentCaptured
-        booking_id, token, quote = await self.pending_approval(hotel, **kw)
+    async def approved(self, booking_id: str, hotel: str = "h1") -> None:
+        """Staff approve; inventory (played here) sells the rooms; booking asks for the capture."""
+        from hotelmate_contracts import CapturePayment, CommitHold, HoldCommitted
         response = await self.client.post(f"/api/v1/staff/hotels/{hotel}/bookings/{booking_id}/approve", headers=STAFF)
         assert response.status_code == 202, response.text
+        await self.bus.expect(booking_id, CommitHold)
+        await self.bus.publish(HoldCommitted(booking_id=booking_id, hotel=hotel))
         await self.bus.expect(booking_id, CapturePayment)
+
+    async def confirmed(self, hotel: str = "h1", **kw) -> tuple[str, str, dict]:
+        from hotelmate_contracts import PaymentCaptured
+        booking_id, token, quote = await self.pending_approval(hotel, **kw)
+        await self.approved(booking_id, hotel)
         await self.bus.publish(PaymentCaptured(booking_id=booking_id, amount=quote["total"]))
         await self.wait_status(booking_id, "CONFIRMED", hotel)
         return booking_id, token, quote

@@ -11,6 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from booking_support import BusProbe, Saga, StandIn, running_booking  # noqa: E402
 
+from hotelmate_platform.db import Database  # noqa: E402
+
 
 @pytest.fixture
 def booking_replica():
@@ -43,3 +45,11 @@ async def client(standin, bus):
 @pytest.fixture
 def saga(client, bus) -> Saga:
     return Saga(client, bus)
+
+
+@pytest.fixture
+async def booking_db(platform_settings):
+    """The run's booking database, for tests that plant or read rows directly."""
+    db = Database(platform_settings.database_url("booking"), pool_size=1, max_overflow=0)
+    yield db
+    await db.dispose()

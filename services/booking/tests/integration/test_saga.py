@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 from booking_support import STAFF
 
 from hotelmate_contracts import (
-    ApprovalDeadlineNear, BookingStatusChanged, CapturePayment, CheckoutCreated, CommitHold, ExtendHold, HoldExpired, HoldRefused,
-    PaymentCaptured, PaymentFailed, PaymentRefunded, PlaceHold, RefundPayment, ReleaseHold,
+    ApprovalDeadlineNear, BookingStatusChanged, CapturePayment, CheckoutCreated, CommitHold, ExtendHold, HoldCommitted,
+    HoldExpired, HoldRefused,
+    PaymentCaptured, PaymentFailed, PaymentRefunded, PaymentVoided, PlaceHold, RefundPayment, ReleaseHold,
     RequestCheckout, VoidPayment,
 )
 
@@ -45,11 +46,14 @@ async def test_happy_path_to_checked_out(saga, bus, client, standin):
     view = await saga.staff_view(booking_id)
     assert view["status"] == "PENDING_APPROVAL" and view["decision"]["decision"] == "APPROVED"
     assert (await staff_post(client, booking_id, "approve")).status_code == 202  # same decision: no-op
-    await bus.expect(booking_id, CapturePayment)
+    await bus.expect(booking_id, CommitHold)  # the rooms are sold first
+    assert not bus.sent(booking_id, CapturePayment)
+    await bus.publish(HoldCommitted(booking_id=booking_id, hotel="h1"))
+    await bus.expect(booking_id, CapturePayment)  # then the card is captured
     await bus.publish(PaymentCaptured(booking_id=booking_id, amount=quote["total"]))
     await saga.wait_status(booking_id, "CONFIRMED")
-    await bus.expect(booking_id, CommitHold)
     assert len(bus.sent(booking_id, CapturePayment)) == 1
+    await bus.expect(booking_id, CommitHold, count=2)  # confirmed: again, a no-op for rooms already sold
     assert (await staff_post(client, booking_id, "check-in", headers=RECEPTION)).status_code == 409  # no room yet
     put = await client.put(f"/api/v1/staff/hotels/h1/bookings/{booking_id}/room", json={"room_number": "101"},
                            headers=RECEPTION)
@@ -156,14 +160,38 @@ async def test_staff_cancel_with_waived_fee_refunds_everything(saga, bus, client
     assert (await staff_post(client, booking_id, "cancel", {"reason": "x"}, headers=RECEPTION)).status_code == 403
 
 
-async def test_capture_failure_is_payment_failed_and_released(saga, bus, client):
+async def test_capture_failure_is_payment_failed_voided_and_released(saga, bus, client):
     booking_id, _, _ = await saga.pending_approval()
-    assert (await staff_post(client, booking_id, "approve")).status_code == 202
-    await bus.expect(booking_id, CapturePayment)
+    await saga.approved(booking_id)
     await bus.publish(PaymentFailed(booking_id=booking_id, stage="CAPTURE", reason="authorisation expired"))
     view = await saga.wait_status(booking_id, "PAYMENT_FAILED")
     assert view["payment"]["status"] == "FAILED"
     await bus.expect(booking_id, ReleaseHold)
+    await bus.expect(booking_id, VoidPayment)  # whatever is left of the authorisation is released
+    await bus.publish(PaymentVoided(booking_id=booking_id, reason="capture failed"))
+    for _ in range(100):
+        if (await saga.staff_view(booking_id))["timeline"][-1]["reason"] == "authorisation voided":
+            break
+        await asyncio.sleep(0.1)
+    view = await saga.staff_view(booking_id)
+    assert view["timeline"][-1]["reason"] == "authorisation voided" and view["status"] == "PAYMENT_FAILED"
+
+
+async def test_approval_after_the_rooms_were_taken_voids_and_never_captures(saga, bus, client):
+    booking_id, token, _ = await saga.pending_approval()
+    assert (await staff_post(client, booking_id, "approve")).status_code == 202
+    await bus.expect(booking_id, CommitHold)
+    # inventory's answer: the hold had lapsed and the last room went to another guest
+    await bus.publish(HoldExpired(booking_id=booking_id, hotel="h1"))
+    view = await saga.wait_status(booking_id, "UNAVAILABLE")
+    assert "no longer available" in view["timeline"][-1]["reason"]
+    await bus.expect(booking_id, VoidPayment)
+    await bus.expect(booking_id, ReleaseHold)
+    assert (await bus.status_change(booking_id, "UNAVAILABLE"))["from_status"] == "PENDING_APPROVAL"
+    await bus.publish(HoldCommitted(booking_id=booking_id, hotel="h1"))  # a late answer changes nothing
+    await bus.expect(booking_id, ReleaseHold, count=2)
+    assert not bus.sent(booking_id, CapturePayment)
+    assert (await saga.view(booking_id, token))["status"] == "UNAVAILABLE"
 
 
 async def test_payment_after_expiry_is_voided_and_booking_stays_expired(saga, bus):

@@ -15,10 +15,12 @@ EXPECTED = {
     (S.PENDING_PAYMENT, T.AUTHORIZATION_FAILED): (S.PENDING_PAYMENT, set()),
     (S.REQUESTED, T.AUTHORIZATION_MISMATCH): (S.REQUESTED, {E.VOID_PAYMENT}),
     (S.PENDING_PAYMENT, T.AUTHORIZATION_MISMATCH): (S.PENDING_PAYMENT, {E.VOID_PAYMENT}),
-    (S.PENDING_APPROVAL, T.APPROVE): (S.PENDING_APPROVAL, {E.CAPTURE_PAYMENT}),
+    (S.PENDING_APPROVAL, T.APPROVE): (S.PENDING_APPROVAL, {E.COMMIT_HOLD}),
+    (S.PENDING_APPROVAL, T.HOLD_COMMITTED): (S.PENDING_APPROVAL, {E.CAPTURE_PAYMENT}),
+    (S.PENDING_APPROVAL, T.COMMIT_REFUSED): (S.UNAVAILABLE, {E.VOID_PAYMENT, E.RELEASE_HOLD}),
     (S.PENDING_APPROVAL, T.DECLINE): (S.DECLINED, {E.VOID_PAYMENT, E.RELEASE_HOLD}),
     (S.PENDING_APPROVAL, T.PAYMENT_CAPTURED): (S.CONFIRMED, {E.COMMIT_HOLD}),
-    (S.PENDING_APPROVAL, T.CAPTURE_FAILED): (S.PAYMENT_FAILED, {E.RELEASE_HOLD}),
+    (S.PENDING_APPROVAL, T.CAPTURE_FAILED): (S.PAYMENT_FAILED, {E.VOID_PAYMENT, E.RELEASE_HOLD}),
     (S.PENDING_APPROVAL, T.APPROVAL_LAPSED): (S.EXPIRED, {E.VOID_PAYMENT, E.RELEASE_HOLD}),
     (S.PENDING_APPROVAL, T.HOLD_EXPIRED): (S.EXPIRED, {E.VOID_PAYMENT, E.RELEASE_HOLD}),
     (S.REQUESTED, T.HOLD_LAPSED): (S.EXPIRED, {E.VOID_PAYMENT, E.RELEASE_HOLD}),
@@ -39,6 +41,7 @@ for over in (S.DECLINED, S.CANCELLED, S.EXPIRED, S.UNAVAILABLE, S.PAYMENT_FAILED
     EXPECTED[(over, T.PAYMENT_AUTHORIZED)] = (over, {E.VOID_PAYMENT})
     EXPECTED[(over, T.PAYMENT_CAPTURED)] = (over, {E.REFUND_IN_FULL})
     EXPECTED[(over, T.HOLD_PLACED)] = (over, {E.RELEASE_HOLD})
+    EXPECTED[(over, T.HOLD_COMMITTED)] = (over, {E.RELEASE_HOLD})
 
 ALL_PAIRS = list(itertools.product(S, T))
 
@@ -74,15 +77,29 @@ def test_terminal_states_never_leave():
 
 def test_money_is_never_taken_without_giving_rooms_back():
     for (status, trigger), found in TABLE.items():
-        if found.next in (S.DECLINED, S.EXPIRED, S.PAYMENT_FAILED) and found.next != status:
+        if found.next in (S.DECLINED, S.EXPIRED, S.PAYMENT_FAILED, S.UNAVAILABLE) and found.next != status \
+                and status != S.REQUESTED:  # REQUESTED → UNAVAILABLE: inventory refused, nothing held
             assert E.RELEASE_HOLD in found.effects
         if found.next == S.CANCELLED and status != S.CANCELLED:
             assert E.RELEASE_HOLD in found.effects and (E.VOID_PAYMENT in found.effects or E.REFUND_LESS_FEE in found.effects)
 
 
+def test_the_card_is_captured_only_once_the_rooms_are_sold():
+    """Approval commits the hold first; only its confirmation asks for the capture."""
+    assert E.CAPTURE_PAYMENT not in transition(S.PENDING_APPROVAL, T.APPROVE).effects
+    assert [t for (s, t), found in TABLE.items() if E.CAPTURE_PAYMENT in found.effects] == [T.HOLD_COMMITTED]
+    refused = transition(S.PENDING_APPROVAL, T.COMMIT_REFUSED)
+    assert refused.next == S.UNAVAILABLE and E.VOID_PAYMENT in refused.effects
+
+
+def test_a_failed_capture_leaves_no_authorisation_open():
+    assert E.VOID_PAYMENT in transition(S.PENDING_APPROVAL, T.CAPTURE_FAILED).effects
+
+
 def test_happy_path_reaches_checked_out():
     status = S.REQUESTED
-    for trigger in (T.HOLD_PLACED, T.CHECKOUT_CREATED, T.PAYMENT_AUTHORIZED, T.APPROVE, T.PAYMENT_CAPTURED,
+    for trigger in (T.HOLD_PLACED, T.CHECKOUT_CREATED, T.PAYMENT_AUTHORIZED, T.APPROVE, T.HOLD_COMMITTED,
+                    T.PAYMENT_CAPTURED,
                     T.ASSIGN_ROOM, T.CHECK_IN, T.CHECK_OUT):
         status = transition(status, trigger).next
     assert status == S.CHECKED_OUT

@@ -34,33 +34,32 @@ async def add_delivery(session: AsyncSession, *, event_id: uuid.UUID, event_type
     return written.first() is not None
 
 
-async def claim_due(session: AsyncSession, *, lease_seconds: float, limit: int) -> list[Row]:
-    """Mark due deliveries SENDING under a lease and return them (commit before sending).
-
-    Due: PENDING whose time has come, or SENDING whose lease ran out (its sender died mid-send).
-    ``SKIP LOCKED`` gives each row to one sender among replicas.
-    """
-    due = (
-        select(deliveries.c.id)
-        .where(or_(
-            and_(deliveries.c.status == "PENDING", deliveries.c.next_attempt_at <= func.now()),
-            and_(deliveries.c.status == "SENDING", deliveries.c.lease_until <= func.now()),
-        ))
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+def _due():
+    # PENDING whose time has come, or SENDING whose lease ran out (its sender died mid-send).
+    return or_(
+        and_(deliveries.c.status == "PENDING", deliveries.c.next_attempt_at <= func.now()),
+        and_(deliveries.c.status == "SENDING", deliveries.c.lease_until <= func.now()),
     )
-    ids = list((await session.execute(due)).scalars())
-    if not ids:
-        return []
+
+
+async def due_ids(session: AsyncSession, *, limit: int) -> list[int]:
+    """Ids of up to ``limit`` due deliveries, oldest first; not claimed (see :func:`claim`)."""
+    due = select(deliveries.c.id).where(_due()).order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)
+    return list((await session.execute(due)).scalars())
+
+
+async def claim(session: AsyncSession, delivery_id: int, *, lease_seconds: float) -> Row | None:
+    """Mark one delivery SENDING under a lease, if it is still due; ``None`` when another sender has
+    it or it was settled meanwhile. Commit, then send at once: the lease covers one SMTP call, never
+    a batch, so no other replica can take it over while it is being sent."""
     claimed = await session.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(ids))
+        .where(deliveries.c.id == delivery_id, _due())
         .values(status="SENDING", attempts=deliveries.c.attempts + 1, updated_at=func.now(),
                 lease_until=func.now() + timedelta(seconds=lease_seconds))
         .returning(*deliveries.c)
     )
-    return sorted(claimed.all(), key=lambda r: r.id)
+    return claimed.first()
 
 
 def _still_ours(delivery_id: int, attempts: int):

@@ -116,6 +116,21 @@ async def test_an_email_left_sending_by_a_dead_sender_goes_out_again_with_the_sa
         assert (await wait_until(lambda: _with_status(app, bid, "SENT")))["attempts"] == 2
 
 
+async def test_two_replicas_never_send_an_email_twice_when_a_batch_outlasts_the_lease(smtp_server):
+    smtp_server.mailbox.accept_after = 0.25  # a slow server: ten emails take longer than one lease
+    settings = fast_settings(smtp_server.port, mail_lease_seconds=1.0, mail_batch_size=10)
+    async with running_app(settings) as (app, _), running_app(settings):
+        bids = [new_booking_id() for _ in range(5)]
+        async with app.state.runtime.db.unit_of_work() as uow:  # ten emails at once: one batch
+            for bid in bids:
+                event = status_changed(bid, "PENDING_APPROVAL", from_status="PENDING_PAYMENT")
+                await record_emails(uow, event, wrap(event))
+        for bid in bids:
+            assert await wait_until(lambda: _with_status(app, bid, "SENT", count=2), timeout=30)
+        received = {bid: sorted(r.rcpt_tos[0] for r in smtp_server.mailbox.for_booking(bid)) for bid in bids}
+        assert received == {bid: sorted([GUEST.email, HOTEL.staff_email]) for bid in bids}
+
+
 async def test_staff_list_pages_and_filters(smtp_server, bus):
     async with running_app(fast_settings(smtp_server.port)) as (app, client):
         bid = new_booking_id()

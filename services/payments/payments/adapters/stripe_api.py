@@ -7,6 +7,7 @@ final answer such as a decline or an expired authorisation).
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import stripe
@@ -68,7 +69,9 @@ class StripeApi:
                                 {"idempotency_key": key})
 
     async def retrieve_intent(self, intent_id: str) -> Any:
-        return await self._call(self.client.v1.payment_intents.retrieve_async, intent_id)
+        """The PaymentIntent with its latest charge expanded (for :func:`capture_before`)."""
+        return await self._call(self.client.v1.payment_intents.retrieve_async, intent_id,
+                                {"expand": ["latest_charge"]})
 
     async def capture(self, intent_id: str, key: str) -> Any:
         return await self._call(self.client.v1.payment_intents.capture_async, intent_id, None,
@@ -81,6 +84,16 @@ class StripeApi:
     async def refund(self, intent_id: str, amount_minor: int, key: str) -> Any:
         params = {"payment_intent": intent_id, "amount": amount_minor}
         return await self._call(self.client.v1.refunds.create_async, params, {"idempotency_key": key})
+
+
+def capture_before(intent: Any) -> datetime | None:
+    """Until when Stripe lets this authorisation be captured (``card.capture_before`` of the
+    expanded latest charge), or None when Stripe does not say."""
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, dict):
+        return None
+    stamp = ((charge.get("payment_method_details") or {}).get("card") or {}).get("capture_before")
+    return datetime.fromtimestamp(stamp, timezone.utc) if stamp else None
 
 
 def snapshot(intent: Any) -> IntentSnapshot:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+
 from hotelmate_contracts import Money
 from hotelmate_contracts.saga import CapturePayment, RefundPayment, VoidPayment
 
@@ -130,3 +132,50 @@ async def test_duplicate_capture_commands_capture_once(harness):
     await harness.until_processed()
     calls = await harness.stripe_requests(f"/v1/payment_intents/{intent_id}/capture")
     assert len(calls) == 1 and len(harness.announced(booking_id, "payment_captured")) == 1
+
+
+async def test_a_long_stripe_outage_delays_the_capture_but_never_fails_it(harness):
+    booking_id, intent_id = await harness.authorised()
+    path = f"/v1/payment_intents/{intent_id}/capture"
+    # Far more failed attempts than a short retry ladder allows (it used to give up after 12).
+    await harness.http.post(f"{harness.emulator_url}/_emulator/faults",
+                            json={"path_prefix": path, "method": "POST", "status": 503, "times": 16})
+    await harness.send(CapturePayment(booking_id=booking_id))
+    await harness.wait_for(booking_id, "payment_captured", timeout=60)
+    assert harness.announced(booking_id, "payment_failed") == []
+    assert len(await harness.stripe_requests(path)) == 17
+
+
+async def test_the_outage_outlives_the_authorisation_then_the_capture_fails(harness):
+    booking_id, intent_id = await harness.authorised()
+    async with harness.db.unit_of_work() as uow:  # authorised eight days ago, Stripe not saying until when
+        await uow.session.execute(text("UPDATE payments SET authorized_at = now() - interval '8 days', "
+                                       "capture_before = NULL WHERE booking_id = :b"), {"b": booking_id})
+    path = f"/v1/payment_intents/{intent_id}/capture"
+    await harness.http.post(f"{harness.emulator_url}/_emulator/faults",
+                            json={"path_prefix": path, "method": "POST", "status": 503, "times": 1})
+    await harness.send(CapturePayment(booking_id=booking_id))
+    failed = await harness.wait_for(booking_id, "payment_failed")
+    assert failed["stage"] == "CAPTURE" and failed["reason"] == "stripe unavailable"
+
+
+async def test_the_retries_stop_at_the_authorisations_own_limit_as_stripe_gives_it(harness):
+    config = f"{harness.emulator_url}/_emulator/config"
+    await harness.http.post(config, json={"authorization_lifetime": 4})  # this card network keeps it 4 s
+    try:
+        booking_id, intent_id = await harness.authorised()
+    finally:
+        await harness.http.post(config, json={"authorization_lifetime": 7 * 24 * 3600})
+    row = await harness.row(booking_id)
+    assert row["capture_before"] is not None and (row["capture_before"] - row["authorized_at"]).total_seconds() < 10
+    path = f"/v1/payment_intents/{intent_id}/capture"
+    await harness.http.post(f"{harness.emulator_url}/_emulator/faults",
+                            json={"path_prefix": path, "method": "POST", "status": 503, "times": 1000})
+    await harness.emulator_webhooks(False)  # Stripe's word that it lapsed does not reach us either
+    try:
+        await harness.send(CapturePayment(booking_id=booking_id))
+        failed = await harness.wait_for(booking_id, "payment_failed", timeout=30)
+    finally:
+        await harness.http.delete(f"{harness.emulator_url}/_emulator/faults")
+        await harness.emulator_webhooks(True)
+    assert failed["stage"] == "CAPTURE" and failed["reason"] == "stripe unavailable"
