@@ -19,7 +19,7 @@ from .schemas import BookingRequest, guest_view, money
 router = APIRouter(prefix="/api/v1/hotels/{hotel}/bookings", tags=["guest"])
 
 
-def commands(runtime: Runtime = Depends(get_runtime)) -> BookingCommands:
+async def commands(runtime: Runtime = Depends(get_runtime)) -> BookingCommands:
     return BookingCommands(runtime)
 
 
