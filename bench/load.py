@@ -179,12 +179,15 @@ class CpuMeter:
         return out
 
     @staticmethod
-    def share(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
-        """Percent of one core each process used (200 % is both cores of this machine)."""
-        return {name: round(100 * (after[name] - before[name]) / seconds, 1) for name in after}
+    def used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        """CPU seconds each process used between two samples."""
+        return {name: after[name] - before[name] for name in after}
 
 
-def summary(rec: Recorder, seconds: float, cpu: dict[str, float]) -> dict:
+def summary(rec: Recorder, seconds: float, cpu: dict[str, float], unit: str) -> dict:
+    """``cpu``: CPU seconds per process; also given per ``unit`` (an operation's name, or "saga"): on a
+    machine shared with others, CPU per request is the figure that the neighbours' load disturbs least."""
+    units = rec.sagas if unit == "saga" else len(rec.ops.get(unit, []))
     def stats(xs: list[float]) -> dict:
         return {"count": len(xs), "per_second": round(len(xs) / seconds, 1),
                 **{f"p{q}_ms": round(percentile(xs, q) * 1000, 1) for q in (50, 95, 99)}}
@@ -192,7 +195,9 @@ def summary(rec: Recorder, seconds: float, cpu: dict[str, float]) -> dict:
     out = {"seconds": round(seconds, 1), "loadavg": Path("/proc/loadavg").read_text().split()[:3],
            "operations": {name: stats(xs) for name, xs in sorted(rec.ops.items())},
            "saga_legs": {name: stats(xs) for name, xs in rec.legs.items()},
-           "errors": dict(rec.errors), "cpu_percent_of_one_core": cpu}
+           "errors": dict(rec.errors),
+           "cpu_percent_of_one_core": {name: round(100 * used / seconds, 1) for name, used in cpu.items()},
+           f"cpu_ms_per_{unit}": {name: round(1000 * used / units, 2) for name, used in cpu.items()} if units else {}}
     if rec.sagas:
         out["sagas_per_second"] = round(rec.sagas / seconds, 2)
     return out
@@ -210,10 +215,14 @@ def table(label: str, result: dict) -> str:
         lines.append(f"  error: {kind} x{n}")
     cpu = ", ".join(f"{k} {v}%" for k, v in sorted(result["cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1]))
     lines.append(f"  cpu (% of one core): {cpu}")
+    per = next((k for k in result if k.startswith("cpu_ms_per_")), "")
+    if result.get(per):
+        top = sorted(result[per].items(), key=lambda kv: -kv[1])
+        lines.append(f"  {per.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in top if v >= 0.05))
     return "\n".join(lines)
 
 
-async def closed_loop(client: Client, work, clients: int, seconds: float, cpu: CpuMeter) -> dict:
+async def closed_loop(client: Client, work, clients: int, seconds: float, cpu: CpuMeter, unit: str) -> dict:
     """``clients`` loops doing ``work`` back to back for ``seconds``; work started is let finish."""
     rec = Recorder()
     stop_at = time.monotonic() + seconds
@@ -229,7 +238,7 @@ async def closed_loop(client: Client, work, clients: int, seconds: float, cpu: C
     before, began = cpu.sample(), time.perf_counter()
     await asyncio.gather(*(one(n) for n in range(clients)))
     elapsed = time.perf_counter() - began
-    return summary(rec, elapsed, CpuMeter.share(before, cpu.sample(), elapsed))
+    return summary(rec, elapsed, CpuMeter.used(before, cpu.sample()), unit)
 
 
 async def open_loop(client: Client, rate: float, seconds: float, cpu: CpuMeter) -> dict:
@@ -249,7 +258,7 @@ async def open_loop(client: Client, rate: float, seconds: float, cpu: CpuMeter) 
         tasks.append(asyncio.create_task(one(n)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - began
-    return summary(rec, elapsed, CpuMeter.share(before, cpu.sample(), elapsed))
+    return summary(rec, elapsed, CpuMeter.used(before, cpu.sample()), "saga")
 
 
 async def open_hotel(http: aiohttp.ClientSession) -> dict[str, str]:
@@ -315,13 +324,13 @@ async def bench(system: System, args) -> dict:
         print("guests watch their booking by", "long poll (wait_for)" if long_poll else "polling every 50 ms")
         client = Client(http, staff, long_poll)
         cpu = CpuMeter(system)
-        await closed_loop(client, client.saga, 2, 3, cpu)  # warm-up: every path once, pools filled
-        await closed_loop(client, client.availability, 4, 2, cpu)
+        await closed_loop(client, client.saga, 2, 3, cpu, "saga")  # warm-up: every path once, pools filled
+        await closed_loop(client, client.availability, 4, 2, cpu, "availability")
         phase = args.seconds / 4
         for n in args.clients:
-            level = {"availability": await closed_loop(client, client.availability, n, phase, cpu),
-                     "quote": await closed_loop(client, client.quote, n, phase, cpu),
-                     "saga": await closed_loop(client, client.saga, n, 2 * phase, cpu)}
+            level = {"availability": await closed_loop(client, client.availability, n, phase, cpu, "availability"),
+                     "quote": await closed_loop(client, client.quote, n, phase, cpu, "quote"),
+                     "saga": await closed_loop(client, client.saga, n, 2 * phase, cpu, "saga")}
             results["levels"][str(n)] = level
             for work, result in level.items():
                 print(table(f"{n} client(s): {work}", result), flush=True)
