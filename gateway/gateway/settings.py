@@ -28,6 +28,8 @@ class GatewaySettings(ServiceSettings):
     # Upstream services.
     gateway_upstream_timeout_seconds: float = 10.0
     gateway_upstream_connect_seconds: float = 2.0
+    # A guest's long poll (``?wait_for=``): the booking service holds it at most 30 s.
+    gateway_long_poll_timeout_seconds: float = 35.0
     gateway_openapi_cache_seconds: float = 10.0
 
     # Comma-separated origins allowed by CORS; empty = no CORS headers.
