@@ -302,6 +302,12 @@ async def occupancy_over_capacity(http: aiohttp.ClientSession, staff: dict[str, 
             for row in report["room_types"] for night in row["dates"] if night["sold"] + night["held"] > night["sellable"]]
 
 
+async def cache_stats(system: System) -> dict:
+    """Hits and misses of inventory's availability and quote cache (inventory's own internal endpoint)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{system.layout.url('inventory')}/internal/catalog-cache") as answer:
+        return await answer.json() if answer.status == 200 else {"absent": answer.status}
+
+
 def reconcile(system: System, module: str, deadline_seconds: float = 60) -> tuple[int, str]:
     """Run ``python -m module`` until it exits 0 (in-flight captures settle) or the deadline passes."""
     deadline = time.monotonic() + deadline_seconds
@@ -339,6 +345,8 @@ async def bench(system: System, args) -> dict:
             results["open_loop"] = {"rate": args.rate, **result}
             print(table(f"open loop, {args.rate} new bookings/s", result), flush=True)
         over = await occupancy_over_capacity(http, staff)
+    results["catalog_cache"] = await cache_stats(system)
+    print("inventory catalogue cache:", results["catalog_cache"])
     results["invariants"] = {"nights_over_capacity": over}
     for module in ("booking.reconcile", "payments.reconcile"):
         code, output = await asyncio.to_thread(reconcile, system, module)
