@@ -160,7 +160,7 @@ class Client:
             if time.monotonic() > deadline:
                 rec.error(f"not {status} after {WAIT_SECONDS}s")
                 raise Failed(status)
-            if not self.long_poll:
+            if not self.long_poll or view["status"] == status:  # (the status without its checkout URL yet)
                 await asyncio.sleep(POLL_SECONDS)
 
 

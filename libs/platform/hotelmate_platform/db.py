@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,6 +124,15 @@ def ensure_database(url: str) -> bool:
             return False
     log.info("created database %s", name)
     return True
+
+
+async def listen(url: str, channel: str, on_notify: Callable[[str], None]) -> None:
+    """Call ``on_notify(payload)`` for each PostgreSQL NOTIFY on ``channel``, until cancelled or the
+    connection fails (run it under :func:`hotelmate_platform.tasks.supervise`, which starts it again)."""
+    async with await psycopg.AsyncConnection.connect(_libpq_url(url), autocommit=True, connect_timeout=5) as conn:
+        await conn.execute(f'LISTEN "{channel}"')
+        async for notification in conn.notifies():
+            on_notify(notification.payload)
 
 
 def drop_database(url: str) -> None:

@@ -14,6 +14,7 @@ from .api import public, staff
 from .handlers import SagaHandlers
 from .settings import BookingSettings
 from .sweeper import Sweeper
+from .watch import StatusWatch
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -25,6 +26,8 @@ def create_app(settings: BookingSettings) -> FastAPI:
         sweeper = Sweeper(runtime.db, settings)
         runtime.extras["sweeper"] = sweeper
         runtime.start("sweeper", lambda: every(settings.sweep_seconds, sweeper.sweep))
+        watch = runtime.extras["status_watch"] = StatusWatch()
+        runtime.start("status-listener", lambda: watch.listen(settings.database))
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()
