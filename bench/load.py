@@ -55,6 +55,7 @@ TZ = "Europe/Paris"
 ROOM_TYPES = ("DBL", "TWN", "SGL", "FAM", "STE")
 ROOMS_PER_TYPE = 20
 STAY_NIGHTS = 14  # what availability and quotes ask about
+SEARCH_DAYS = 28  # ... arriving within the next four weeks (bookings spread over the year, for capacity)
 FULL = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 GOOD_CARD = "4242424242424242"
 POLL_SECONDS = 0.05
@@ -106,17 +107,17 @@ class Client:
             raise Failed(op)
         return json.loads(body) if body and body[:1] in (b"{", b"[") else {}
 
-    def stay(self, rng: random.Random, nights: int) -> tuple[date, date]:
-        check_in = self.today + timedelta(days=rng.randint(1, 330))
+    def stay(self, rng: random.Random, nights: int, *, within_days: int = 330) -> tuple[date, date]:
+        check_in = self.today + timedelta(days=rng.randint(1, within_days))
         return check_in, check_in + timedelta(days=nights)
 
     async def availability(self, rec: Recorder, rng: random.Random) -> None:
-        check_in, check_out = self.stay(rng, STAY_NIGHTS)
+        check_in, check_out = self.stay(rng, STAY_NIGHTS, within_days=SEARCH_DAYS)
         await self.call(rec, "availability", "GET", f"/api/v1/hotels/{HOTEL}/availability",
                         params={"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": "2"})
 
     async def quote(self, rec: Recorder, rng: random.Random) -> None:
-        check_in, check_out = self.stay(rng, STAY_NIGHTS)
+        check_in, check_out = self.stay(rng, STAY_NIGHTS, within_days=SEARCH_DAYS)
         await self.call(rec, "quote", "POST", f"/api/v1/hotels/{HOTEL}/quotes",
                         json={"room_type": rng.choice(ROOM_TYPES), "check_in": check_in.isoformat(),
                               "check_out": check_out.isoformat(), "adults": 2, "children": 0})

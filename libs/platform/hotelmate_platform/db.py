@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 class Database:
     """One service's database: a pool, a session factory, and a signal the outbox relay waits on."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20) -> None:
+    # 25 kept connections cover a service's concurrency at 100 clients (requests, consumer, relay,
+    # sweepers): an overflow connection is opened under load and closed again right after.
+    def __init__(self, url: str, *, pool_size: int = 25, max_overflow: int = 10) -> None:
         self.url = url
         self.engine = create_async_engine(
             url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, pool_timeout=30,
