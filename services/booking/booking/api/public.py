@@ -63,7 +63,7 @@ async def guest_booking(hotel: str, booking_id: str, request: Request,
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "A guest token is required.", code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         booking = await repository.load(session, booking_id, hotel=hotel)
     # Compare even when the booking is unknown, so timing tells nothing.
     if not token_matches(token.strip(), booking["token_digest"] if booking else None) or booking is None:
@@ -87,7 +87,7 @@ async def view_booking(wait: WaitFor | None = Depends(wait_request), booking: di
     """The guest's view; with ``wait_for``, answered once the status is one of them or at the timeout."""
     if wait is not None and booking["status"] not in wait.statuses:
         async def load() -> dict | None:
-            async with runtime.db.sessions() as session:
+            async with runtime.db.reads() as session:
                 return await repository.load(session, booking["id"], hotel=booking["hotel"])
 
         booking = await runtime.extras["status_watch"].wait_for(booking["id"], wait.statuses, wait.timeout,
