@@ -32,22 +32,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hotelmate_devtools.system import Layout, System, bench_environment
+
 PID = os.getpid()
-os.environ.setdefault("HOTELMATE_DB_PREFIX", f"hmload_{PID}_")
-os.environ.setdefault("HOTELMATE_BUS_NAMESPACE", f"hmload{PID}")
-os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
-os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-bench")
-os.environ.setdefault("HOTELMATE_JWT_SECRET", os.urandom(32).hex())
-os.environ.setdefault("HOTELMATE_JWT_TTL_SECONDS", "86400")
-for _kind in ("PUBLIC", "STAFF"):
-    os.environ.setdefault(f"HOTELMATE_GATEWAY_{_kind}_RATE_PER_MINUTE", "100000000")
-    os.environ.setdefault(f"HOTELMATE_GATEWAY_{_kind}_BURST", "1000000")
+bench_environment("hmload")
+os.environ.setdefault("HOTELMATE_JWT_TTL_SECONDS", "86400")  # one staff login for the whole run
 
 import aiohttp  # noqa: E402
 import psutil  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
-from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 
 HOTEL = "load-hotel"

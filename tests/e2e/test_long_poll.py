@@ -10,7 +10,7 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import Desk, Guest  # noqa: E402
+from booking_flow import Guest, module_desk  # noqa: E402
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 HOTEL = "lp-vienna"
@@ -24,13 +24,7 @@ _LOGIN: dict = {}
 
 @pytest.fixture
 async def desk(http):
-    desk = Desk(http)
-    if not _LOGIN:
-        await desk.login()
-        _LOGIN.update(desk.headers)
-        await desk.open_hotel(HOTEL, rooms=3)
-    desk.headers = dict(_LOGIN)
-    return desk
+    return await module_desk(http, HOTEL, _LOGIN, rooms=3)
 
 
 async def long_poll(guest: Guest, wait_for: str, timeout: float, token: str | None = None):
