@@ -102,6 +102,10 @@ BUSIEST_NIGHT_PER_TYPE = f"""
         GROUP BY h.room_type, d.night) per_night
     GROUP BY room_type"""
 CATALOG_VERSION = "coalesce((SELECT version FROM catalog_versions WHERE hotel = :h), 0)"
+# Built once: these run on every availability and quote (parsing a text() each time showed in profiles).
+_CATALOG_VERSION_SQL = text(f"SELECT {CATALOG_VERSION}")
+_VERSION_AND_BUSIEST_SQL = text(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
+                                f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
 
 
 async def busiest_night_per_type(session: AsyncSession, hotel: str, start: date, end: date) -> dict[str, int]:
@@ -111,15 +115,13 @@ async def busiest_night_per_type(session: AsyncSession, hotel: str, start: date,
 
 async def catalog_version(session: AsyncSession, hotel: str) -> int:
     """The hotel's catalogue version (bumped by a trigger with every change of what prices a stay)."""
-    return (await session.execute(text(f"SELECT {CATALOG_VERSION}"), {"h": hotel})).scalar_one()
+    return (await session.execute(_CATALOG_VERSION_SQL, {"h": hotel})).scalar_one()
 
 
 async def catalog_version_and_busiest_night(session: AsyncSession, hotel: str, start: date,
                                             end: date) -> tuple[int, dict[str, int]]:
     """The catalogue version and :func:`busiest_night_per_type`, read in one statement (one snapshot)."""
-    sql = text(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
-               f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
-    rows = (await session.execute(sql, {"h": hotel, "a": start, "b": end})).all()
+    rows = (await session.execute(_VERSION_AND_BUSIEST_SQL, {"h": hotel, "a": start, "b": end})).all()
     return rows[0].version, {r.room_type: r.taken for r in rows if r.room_type is not None}
 
 
