@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench bench-parts clean
 
 $(STAMP): constraints.txt requirements.txt $(wildcard */pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ test: install
 	$(BIN)/python -m hotelmate_devtools preflight || echo "hotelmate: local servers unreachable; tests will use testcontainers (Docker)"
 	$(BIN)/python -m pytest
 
+# The whole system under load at 1, 10, 50 and 100 clients, then an open loop (about 3 minutes).
 bench: install
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/load.py --clients 1,10,50,100 --seconds 24 --rate 10 --json load.json
+
+# Each part on its own (gateway overhead, availability, saga, webhooks, messaging latency).
+bench-parts: install
+	for b in bench/*.py; do [ $$b = bench/load.py ] && continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -26,21 +25,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-PID = os.getpid()
-os.environ.setdefault("HOTELMATE_DB_PREFIX", f"hmbench_{PID}_")
-os.environ.setdefault("HOTELMATE_BUS_NAMESPACE", f"hmbench{PID}")
-os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
-os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-bench")
-os.environ.setdefault("HOTELMATE_JWT_SECRET", os.urandom(32).hex())
-os.environ.setdefault("HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE", "10000000")
-os.environ.setdefault("HOTELMATE_GATEWAY_STAFF_RATE_PER_MINUTE", "10000000")
+from hotelmate_devtools.system import Layout, System, bench_environment  # noqa: E402
+
+bench_environment("hmbench")
 
 import httpx  # noqa: E402
 from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_contracts import CheckoutCreated, PaymentAuthorized  # noqa: E402
-from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 
 HOTEL = "bench-hotel"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import time
 from typing import Any
 
-import httpx
+import aiohttp
 
 from .domain.access import route_for
 from .runtime import SERVICES, GatewayRuntime
@@ -47,10 +48,10 @@ async def merged_document(gateway: GatewayRuntime, own: dict[str, Any]) -> dict[
 
 async def _fetch(gateway: GatewayRuntime, service: str) -> dict[str, Any] | None:
     try:
-        response = await gateway.client.get(f"{gateway.upstream(service)}/openapi.json", timeout=3)
-        response.raise_for_status()
-        return response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+        async with gateway.client.get(f"{gateway.upstream(service)}/openapi.json",
+                                      timeout=aiohttp.ClientTimeout(total=3), raise_for_status=True) as response:
+            return json.loads(await response.read())
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
         log.info("openapi of %s left out: %s", service, type(exc).__name__)
         return None
 

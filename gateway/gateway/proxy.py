@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from yarl import URL
 
 from hotelmate_platform.logs import request_id_var
 from hotelmate_platform.problems import Problem
@@ -83,27 +85,34 @@ async def _send(request: Request, gateway: GatewayRuntime, route: Route, headers
     url = gateway.upstream(route.service) + raw_path.decode("latin-1")
     if query:
         url += "?" + query.decode("latin-1")
-    upstream_request = gateway.client.build_request(request.method, url, headers=headers, content=body)
     try:
-        upstream = await gateway.client.send(upstream_request, stream=True)
-        try:
-            content = b"".join([chunk async for chunk in upstream.aiter_raw()])
-        finally:
-            await upstream.aclose()
-    except (httpx.ConnectError, httpx.ConnectTimeout):
+        # encoded=True: the service sees the path exactly as checked here, not re-quoted
+        async with gateway.client.request(request.method, URL(url, encoded=True), headers=headers,
+                                          data=body or None, allow_redirects=False,
+                                          timeout=_timeout(gateway, query)) as upstream:
+            content = await upstream.read()
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
         log.warning("%s unreachable for %s %s", route.service, request.method, request.url.path)
         raise Problem(503, f"The {route.service} service is unavailable; try again shortly.",
                       code="service-unavailable", headers={"Retry-After": "5"}) from None
-    except httpx.TimeoutException:
+    except asyncio.TimeoutError:
         # Over capacity, not broken: the client may retry (with its Idempotency-Key) after a pause.
         log.warning("%s timed out on %s %s", route.service, request.method, request.url.path)
         raise Problem(503, f"The {route.service} service is busy; try again shortly.", code="service-busy",
                       headers={"Retry-After": str(gateway.settings.gateway_busy_retry_after_seconds)}) from None
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         log.warning("%s failed on %s %s: %s", route.service, request.method, request.url.path, type(exc).__name__)
         raise Problem(502, f"The {route.service} service failed to answer.", code="bad-gateway") from None
-    response = Response(content=content, status_code=upstream.status_code)
+    response = Response(content=content, status_code=upstream.status)
     response.raw_headers = [
-        (name, value) for name, value in upstream.headers.raw if name.lower().decode() not in _NOT_RETURNED
+        (name, value) for name, value in upstream.raw_headers if name.lower().decode() not in _NOT_RETURNED
     ] + [(b"content-length", str(len(content)).encode())]
     return response
+
+
+def _timeout(gateway: GatewayRuntime, query: bytes) -> aiohttp.ClientTimeout:
+    """A long poll (``?wait_for=``) may be held by the service up to its own cap: wait longer for it."""
+    if b"wait_for=" not in query:
+        return gateway.client.timeout
+    return aiohttp.ClientTimeout(total=gateway.settings.gateway_long_poll_timeout_seconds,
+                                 sock_connect=gateway.settings.gateway_upstream_connect_seconds)

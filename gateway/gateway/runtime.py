@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import Request
 
 from hotelmate_platform.db import Database
@@ -37,7 +37,7 @@ class Limiters:
 class GatewayRuntime:
     settings: GatewaySettings
     db: Database
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     jwt_secret: str
     limiters: Limiters
     openapi_cache: dict[str, Any] = field(default_factory=dict)

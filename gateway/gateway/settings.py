@@ -34,6 +34,8 @@ class GatewaySettings(ServiceSettings):
     gateway_upstream_connect_seconds: float = 2.0
     # Retry-After of a 503 when a service (or the gateway's own connection pool) did not answer in time.
     gateway_busy_retry_after_seconds: int = 2
+    # A guest's long poll (``?wait_for=``): the booking service holds it at most 30 s.
+    gateway_long_poll_timeout_seconds: float = 35.0
     gateway_openapi_cache_seconds: float = 10.0
 
     # Comma-separated origins allowed by CORS; empty = no CORS headers.

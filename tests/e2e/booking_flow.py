@@ -50,6 +50,18 @@ class Desk:
         return answer.json()
 
 
+async def module_desk(client: httpx.AsyncClient, hotel: str, login: dict[str, str], *, rooms: int) -> Desk:
+    """A desk whose first use in a module logs in and opens ``hotel``; ``login`` (a module-level dict)
+    keeps the token for the module's other tests, since the gateway rate-limits logins."""
+    desk = Desk(client)
+    if not login:
+        await desk.login()
+        login.update(desk.headers)
+        await desk.open_hotel(hotel, rooms=rooms)
+    desk.headers = dict(login)
+    return desk
+
+
 class Guest:
     def __init__(self, client: httpx.AsyncClient, hotel: str, tz: str = "Europe/Paris") -> None:
         self.client, self.hotel, self.tz = client, hotel, tz

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
@@ -42,10 +42,12 @@ async def _database(gateway: GatewayRuntime) -> str:
 
 async def _service(gateway: GatewayRuntime, service: str) -> str:
     try:
-        response = await gateway.client.get(f"{gateway.upstream(service)}/readyz", timeout=2)
-    except httpx.HTTPError as exc:
+        async with gateway.client.get(f"{gateway.upstream(service)}/readyz",
+                                      timeout=aiohttp.ClientTimeout(total=2)) as response:
+            status = response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         return f"down: {type(exc).__name__}"
-    return "ok" if response.status_code == 200 else f"not ready: {response.status_code}"
+    return "ok" if status == 200 else f"not ready: {status}"
 
 
 @router.get("/api/v1/openapi.json", dependencies=[Depends(limit_public)])

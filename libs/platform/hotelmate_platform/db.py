@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,10 @@ class Database:
             hide_parameters=True,  # SQL errors must not echo guest data or tokens into logs
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # For reads that need no transaction (one statement, or statements that need not agree): each
+        # statement stands alone, which saves the BEGIN and ROLLBACK round trips around it.
+        self.reads = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                        expire_on_commit=False)
         self.outbox_signal = asyncio.Event()
 
     def unit_of_work(self, *, correlation_id: str | None = None, causation_id: uuid.UUID | None = None) -> "UnitOfWork":
@@ -123,6 +128,15 @@ def ensure_database(url: str) -> bool:
             return False
     log.info("created database %s", name)
     return True
+
+
+async def listen(url: str, channel: str, on_notify: Callable[[str], None]) -> None:
+    """Call ``on_notify(payload)`` for each PostgreSQL NOTIFY on ``channel``, until cancelled or the
+    connection fails (run it under :func:`hotelmate_platform.tasks.supervise`, which starts it again)."""
+    async with await psycopg.AsyncConnection.connect(_libpq_url(url), autocommit=True, connect_timeout=5) as conn:
+        await conn.execute(f'LISTEN "{channel}"')
+        async for notification in conn.notifies():
+            on_notify(notification.payload)
 
 
 def drop_database(url: str) -> None:

@@ -44,8 +44,9 @@ class Runtime:
         self.tasks.append(asyncio.create_task(supervise(name, run), name=name))
 
 
-def get_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the running service's :class:`Runtime`."""
+async def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the running service's :class:`Runtime` (async: a plain ``def`` dependency
+    would cost a worker-thread hop on every request)."""
     return request.app.state.runtime
 
 
@@ -112,17 +113,33 @@ def create_service_app(
 
 def install_request_ids(app: FastAPI) -> None:
     """Take ``X-Request-ID`` from the caller (or make one), log with it, and return it."""
+    app.add_middleware(RequestIds)
 
-    @app.middleware("http")
-    async def request_ids(request: Request, call_next):
-        rid = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+
+class RequestIds:
+    """Pure ASGI (no per-request task and streams as with ``@app.middleware``): sets the request id
+    for the logs and adds it to the answer's headers."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        rid = (given or uuid.uuid4().hex)[:64]
         token = request_id_var.set(rid)
+
+        async def send_with_id(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                message["headers"] = [*headers, (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
-        response.headers["X-Request-ID"] = rid
-        return response
 
 
 def health_router() -> APIRouter:

@@ -16,6 +16,7 @@ from .archive import archive_rule
 from .handlers import SagaHandlers
 from .settings import BookingSettings
 from .sweeper import Sweeper
+from .watch import StatusWatch
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -31,6 +32,8 @@ def create_app(settings: BookingSettings) -> FastAPI:
         runtime.extras["sweeper"] = sweeper
         runtime.start("sweeper", lambda: every(settings.sweep_seconds, sweeper.sweep))
         await start_retention(runtime, [archive_rule(settings)])
+        watch = runtime.extras["status_watch"] = StatusWatch()
+        runtime.start("status-listener", lambda: watch.listen(settings.database))
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()

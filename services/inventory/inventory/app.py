@@ -8,6 +8,7 @@ from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
 from .api import internal, public, staff
+from .cache import CatalogCache
 from .handlers import HANDLERS, expire_lapsed_holds
 from .settings import InventorySettings
 
@@ -19,10 +20,14 @@ async def start_sweeper(runtime: Runtime) -> None:
     runtime.start("hold-sweeper", partial(every, runtime.settings.sweep_seconds, partial(expire_lapsed_holds, runtime.db)))
 
 
+async def start_catalog_cache(runtime: Runtime) -> None:
+    runtime.extras["catalog_cache"] = CatalogCache()
+
+
 app = create_service_app(
     settings,
     migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
     routers=[public.router, staff.router, internal.router],
     handlers=HANDLERS,
-    on_start=[start_sweeper, start_retention],
+    on_start=[start_catalog_cache, start_sweeper, start_retention],
 )

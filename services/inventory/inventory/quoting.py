@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotelmate_contracts import HotelProfile, Quote
 
 from .adapters import repository as repo
+from .cache import CatalogCache
 from .domain.errors import InvalidInput, NotFound
 from .domain.pricing import Stay, check_promo, fits_party, price_stay, validate_party, validate_stay_dates
 
@@ -31,8 +32,33 @@ async def require_hotel(session: AsyncSession, slug: str) -> Any:
     return hotel
 
 
-async def availability(session: AsyncSession, slug: str, check_in: date, check_out: date, adults: int, children: int) -> dict:
-    """SPEC §5 availability answer: room types that fit the party, rooms free on every night."""
+async def availability(session: AsyncSession, slug: str, check_in: date, check_out: date, adults: int, children: int,
+                       cache: CatalogCache | None = None) -> dict:
+    """SPEC §5 availability answer: room types that fit the party, rooms free on every night.
+
+    The priced room types come from ``cache`` while the hotel's catalogue version is unchanged; the
+    rooms taken are always counted live, in the statement that reads the version."""
+    version, taken = await repo.catalog_version_and_busiest_night(session, slug, check_in, check_out)
+    key = ("availability", check_in, check_out, adults, children)
+    priced = cache.get(slug, version, key) if cache else None
+    if priced is None:
+        priced = await _priced_room_types(session, slug, check_in, check_out, adults, children)
+        if cache:
+            cache.put(slug, version, key, priced)
+    else:
+        validate_stay_dates(check_in, check_out, hotel_today(priced.hotel))
+    return {"room_types": [{"code": t["code"], "name": t["name"], "available": max(t["sellable"] - taken.get(t["code"], 0), 0),
+                            "nights": t["nights"], "total": t["total"]} for t in priced.room_types]}
+
+
+@dataclass(frozen=True)
+class PricedRoomTypes:
+    hotel: Any
+    room_types: list[dict]
+
+
+async def _priced_room_types(session: AsyncSession, slug: str, check_in: date, check_out: date, adults: int,
+                             children: int) -> PricedRoomTypes:
     hotel = await require_hotel(session, slug)
     validate_stay_dates(check_in, check_out, hotel_today(hotel))
     if adults < 1 or children < 0:
@@ -41,7 +67,6 @@ async def availability(session: AsyncSession, slug: str, check_in: date, check_o
     types = await repo.room_types(session, slug)
     rates = await repo.rates_between(session, slug, check_in, check_out)
     taxes = await repo.taxes(session, slug)
-    taken = await repo.busiest_night_per_type(session, slug, check_in, check_out)
     policy = repo.cancellation_policy(hotel)
     offered = []
     for row in types:
@@ -50,11 +75,33 @@ async def availability(session: AsyncSession, slug: str, check_in: date, check_o
             continue
         quote = price_stay(rules, Stay(row.code, check_in, check_out, adults, children), currency=currency,
                            taxes=taxes, policy=policy)
-        offered.append({
-            "code": row.code, "name": row.name, "available": max(row.sellable - taken.get(row.code, 0), 0),
-            "nights": [n.model_dump(mode="json") for n in quote.nights], "total": quote.total.model_dump(mode="json"),
-        })
-    return {"room_types": offered}
+        offered.append({"code": row.code, "name": row.name, "sellable": row.sellable,
+                        "nights": [n.model_dump(mode="json") for n in quote.nights],
+                        "total": quote.total.model_dump(mode="json")})
+    return PricedRoomTypes(hotel=hotel, room_types=offered)
+
+
+async def public_quote(session: AsyncSession, slug: str, stay: Stay, promo_code: str | None,
+                       cache: CatalogCache | None = None) -> dict:
+    """SPEC §5 quote answer. Without a promo code it comes from ``cache`` while the catalogue version
+    is unchanged (a promo's redemptions are counted from holds, so a promo quote is always priced live)."""
+    if promo_code or cache is None:
+        return _quote_answer((await quote_stay(session, slug, stay, promo_code)).quote)
+    version = await repo.catalog_version(session, slug)
+    key = ("quote", stay)
+    kept = cache.get(slug, version, key)
+    if kept is not None:
+        hotel, answer = kept
+        validate_stay_dates(stay.check_in, stay.check_out, hotel_today(hotel))
+        return answer
+    priced = await quote_stay(session, slug, stay, None)
+    answer = _quote_answer(priced.quote)
+    cache.put(slug, version, key, (priced.hotel, answer))
+    return answer
+
+
+def _quote_answer(quote: Quote) -> dict:
+    return quote.model_dump(mode="json", exclude={"first_night_with_taxes"})
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.model import format_booking_id
@@ -46,22 +46,23 @@ async def find_by_idempotency_key(session: AsyncSession, hotel: str, key: str) -
 
 async def load(session: AsyncSession, booking_id: str, *, hotel: str | None = None,
                for_update: bool = False) -> Booking | None:
-    query = sa.select(bookings).where(bookings.c.id == booking_id)
+    """The booking with its party, in one query."""
+    query = sa.select(bookings, _PARTY_JSON.label("party")).where(bookings.c.id == booking_id)
     if hotel is not None:
         query = query.where(bookings.c.hotel == hotel)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(of=bookings)
     row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    booking = dict(row._mapping)
-    booking["party"] = await load_party(session, booking_id)
-    return booking
+    return dict(row._mapping) if row else None
 
 
-async def load_party(session: AsyncSession, booking_id: str) -> list[dict]:
-    rows = await session.execute(sa.select(party).where(party.c.booking_id == booking_id).order_by(party.c.position))
-    return [dict(r._mapping) for r in rows]
+_PARTY_JSON = (
+    sa.select(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(
+        sa.func.json_build_object(*[x for c in party.c for x in (sa.literal_column(f"'{c.name}'"), c)]), party.c.position)),
+        sa.text("'[]'::json")))
+    .where(party.c.booking_id == bookings.c.id)
+    .scalar_subquery()
+)
 
 
 async def update(session: AsyncSession, booking_id: str, changes: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -13,14 +14,47 @@ from hotelmate_platform.service import Runtime, get_runtime
 from ..adapters import repository
 from ..commands import BookingCommands, utcnow
 from ..domain.model import token_matches
+from ..domain.states import Status
 from ..transitions import quote_of
 from .schemas import BookingRequest, guest_view, money
 
 router = APIRouter(prefix="/api/v1/hotels/{hotel}/bookings", tags=["guest"])
+DEFAULT_WAIT_SECONDS = 10.0
+# The gateway waits gateway_long_poll_timeout_seconds (35 s) for a long poll: keep this below it.
+MAX_WAIT_SECONDS = 30.0
 
 
-def commands(runtime: Runtime = Depends(get_runtime)) -> BookingCommands:
+async def commands(runtime: Runtime = Depends(get_runtime)) -> BookingCommands:
     return BookingCommands(runtime)
+
+
+@dataclass(frozen=True)
+class WaitFor:
+    statuses: frozenset[str]
+    timeout: float
+
+
+async def wait_request(wait_for: str | None = None, timeout: str | None = None) -> WaitFor | None:
+    """``?wait_for=STATUS[,STATUS]&timeout=S`` (SPEC §5): checked before the booking is looked up."""
+    if wait_for is None:
+        if timeout is not None:
+            raise _bad_wait("timeout", "only with wait_for")
+        return None
+    statuses = frozenset(s.strip() for s in wait_for.split(","))
+    unknown = sorted(s for s in statuses if s not in Status.__members__)
+    if unknown or not statuses:
+        raise _bad_wait("wait_for", f"unknown status {', '.join(unknown) or '(none)'}")
+    try:
+        seconds = DEFAULT_WAIT_SECONDS if timeout is None else float(timeout)
+    except ValueError:
+        raise _bad_wait("timeout", "a number of seconds") from None
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise _bad_wait("timeout", f"between 0 and {MAX_WAIT_SECONDS:g} seconds")
+    return WaitFor(statuses, seconds)
+
+
+def _bad_wait(field: str, message: str) -> Problem:
+    return Problem(422, "The wait is invalid.", code="invalid-input", errors=[{"field": field, "message": message}])
 
 
 async def guest_booking(hotel: str, booking_id: str, request: Request,
@@ -29,7 +63,7 @@ async def guest_booking(hotel: str, booking_id: str, request: Request,
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "A guest token is required.", code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads() as session:
         booking = await repository.load(session, booking_id, hotel=hotel)
     # Compare even when the booking is unknown, so timing tells nothing.
     if not token_matches(token.strip(), booking["token_digest"] if booking else None) or booking is None:
@@ -48,7 +82,16 @@ async def place_booking(hotel: str, body: BookingRequest,
 
 
 @router.get("/{booking_id}")
-async def view_booking(booking: dict = Depends(guest_booking)):
+async def view_booking(wait: WaitFor | None = Depends(wait_request), booking: dict = Depends(guest_booking),
+                       runtime: Runtime = Depends(get_runtime)):
+    """The guest's view; with ``wait_for``, answered once the status is one of them or at the timeout."""
+    if wait is not None and booking["status"] not in wait.statuses:
+        async def load() -> dict | None:
+            async with runtime.db.reads() as session:
+                return await repository.load(session, booking["id"], hotel=booking["hotel"])
+
+        booking = await runtime.extras["status_watch"].wait_for(booking["id"], wait.statuses, wait.timeout,
+                                                                load) or booking
     return guest_view(booking)
 
 

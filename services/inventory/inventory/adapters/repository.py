@@ -92,18 +92,37 @@ async def promo_redemptions(session: AsyncSession, hotel: str, code: str) -> int
     return (await session.execute(sql, {"h": hotel, "c": code})).scalar_one()
 
 
+BUSIEST_NIGHT_PER_TYPE = f"""
+    SELECT room_type, max(taken) AS taken FROM (
+        SELECT h.room_type, d.night, count(*) AS taken
+        FROM holds h
+        JOIN LATERAL generate_series(greatest(h.check_in, :a), least(h.check_out, :b) - 1, interval '1 day')
+             AS d(night) ON true
+        WHERE h.hotel = :h AND h.check_in < :b AND h.check_out > :a AND {TAKES_ROOM}
+        GROUP BY h.room_type, d.night) per_night
+    GROUP BY room_type"""
+CATALOG_VERSION = "coalesce((SELECT version FROM catalog_versions WHERE hotel = :h), 0)"
+# Built once: these run on every availability and quote (parsing a text() each time showed in profiles).
+_CATALOG_VERSION_SQL = text(f"SELECT {CATALOG_VERSION}")
+_VERSION_AND_BUSIEST_SQL = text(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
+                                f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
+
+
 async def busiest_night_per_type(session: AsyncSession, hotel: str, start: date, end: date) -> dict[str, int]:
     """For each room type, the most rooms taken on any night of [start, end) (one query)."""
-    sql = text(f"""
-        SELECT room_type, max(taken) FROM (
-            SELECT h.room_type, d.night, count(*) AS taken
-            FROM holds h
-            JOIN LATERAL generate_series(greatest(h.check_in, :a), least(h.check_out, :b) - 1, interval '1 day')
-                 AS d(night) ON true
-            WHERE h.hotel = :h AND h.check_in < :b AND h.check_out > :a AND {TAKES_ROOM}
-            GROUP BY h.room_type, d.night) per_night
-        GROUP BY room_type""")
-    return dict((await session.execute(sql, {"h": hotel, "a": start, "b": end})).all())
+    return dict((await session.execute(text(BUSIEST_NIGHT_PER_TYPE), {"h": hotel, "a": start, "b": end})).all())
+
+
+async def catalog_version(session: AsyncSession, hotel: str) -> int:
+    """The hotel's catalogue version (bumped by a trigger with every change of what prices a stay)."""
+    return (await session.execute(_CATALOG_VERSION_SQL, {"h": hotel})).scalar_one()
+
+
+async def catalog_version_and_busiest_night(session: AsyncSession, hotel: str, start: date,
+                                            end: date) -> tuple[int, dict[str, int]]:
+    """The catalogue version and :func:`busiest_night_per_type`, read in one statement (one snapshot)."""
+    rows = (await session.execute(_VERSION_AND_BUSIEST_SQL, {"h": hotel, "a": start, "b": end})).all()
+    return rows[0].version, {r.room_type: r.taken for r in rows if r.room_type is not None}
 
 
 async def lock_room_type(session: AsyncSession, hotel: str, code: str) -> Any | None:

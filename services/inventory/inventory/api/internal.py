@@ -25,6 +25,12 @@ from .schemas import AssignmentIn, invalid_input
 router = APIRouter(prefix="/internal", tags=["internal"])
 
 
+@router.get("/catalog-cache")
+async def catalog_cache_stats(runtime: Runtime = Depends(get_runtime)) -> dict:
+    """Hits and misses of the availability and quote cache (the benchmark reports the hit ratio)."""
+    return runtime.extras["catalog_cache"].stats()
+
+
 def hold_view(hold) -> dict:
     """A hold as booking sees it; a lapsed hold the sweeper has not reached yet already reads EXPIRED."""
     status = hold.status

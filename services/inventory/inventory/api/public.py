@@ -11,7 +11,8 @@ from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters import repository as repo
 from ..domain.pricing import Stay
-from ..quoting import availability, quote_stay, require_hotel
+from ..cache import CatalogCache
+from ..quoting import availability, public_quote, require_hotel
 from .schemas import QuoteIn, problems
 
 router = APIRouter(prefix="/api/v1/hotels", tags=["public"])
@@ -47,13 +48,16 @@ async def get_availability(
     children: int = Query(0, ge=0, le=50),
     runtime: Runtime = Depends(get_runtime),
 ) -> dict:
-    async with problems(), runtime.db.sessions() as session:
-        return await availability(session, hotel, check_in, check_out, adults, children)
+    async with problems(), runtime.db.reads() as session:
+        return await availability(session, hotel, check_in, check_out, adults, children, catalog_cache(runtime))
 
 
 @router.post("/{hotel}/quotes")
 async def create_quote(hotel: str, body: QuoteIn, runtime: Runtime = Depends(get_runtime)) -> dict:
     stay = Stay(body.room_type, body.check_in, body.check_out, body.adults, body.children)
-    async with problems(), runtime.db.sessions() as session:
-        priced = await quote_stay(session, hotel, stay, body.promo_code)
-    return priced.quote.model_dump(mode="json", exclude={"first_night_with_taxes"})
+    async with problems(), runtime.db.reads() as session:
+        return await public_quote(session, hotel, stay, body.promo_code, catalog_cache(runtime))
+
+
+def catalog_cache(runtime: Runtime) -> CatalogCache:
+    return runtime.extras["catalog_cache"]

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, text
 
+from inventory.cache import CatalogCache
 from inventory.quoting import availability
 
 from .conftest import local_today, make_hotel
@@ -138,3 +139,24 @@ async def test_availability_issues_a_constant_number_of_queries(client, db):
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert counts[1] == counts[14] == 5
+
+
+async def test_a_cached_availability_issues_one_query(client, db):
+    """The catalogue version and the rooms taken, in one statement; the priced room types from memory."""
+    slug = await make_hotel(client, rooms=2)
+    cache = CatalogCache()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    ci = local_today() + timedelta(days=7)
+    async with db.sessions() as session:
+        first = await availability(session, slug, ci, ci + timedelta(days=3), 2, 0, cache)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.sessions() as session:
+            again = await availability(session, slug, ci, ci + timedelta(days=3), 2, 0, cache)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert again == first and len(statements) == 1 and cache.hits == 1

@@ -1,0 +1,390 @@
+"""Load through the gateway, the whole system on this machine: how throughput grows with clients.
+
+Starts every process (as ``make run`` does, on random ports, in its own databases and bus namespace),
+raises the gateway's rate limits, opens one hotel of 5 room types x 20 rooms, then plays guests:
+
+* closed loop (``--clients 1,10,50,100``): at each level, N clients do availability for a while, then
+  quotes, then full sagas with staff approval (request, pay on the Stripe emulator's checkout page, the
+  desk approves, CONFIRMED), each guest watching its booking (long poll ``?wait_for=`` when the booking
+  service offers it, else polling every 50 ms);
+* open loop (``--rate 10``): a new saga starts every 1/rate seconds, whatever the answers' speed.
+
+For each level it prints (and writes as JSON) throughput and p50/p95/p99 per operation and per saga
+leg (POST -> PENDING_PAYMENT, card -> PENDING_APPROVAL, approve -> CONFIRMED), errors by kind, the CPU
+share of each process and the load average. At the end it checks the invariants: both reconcile
+commands exit 0 and no night is over capacity.
+
+Run: ``.venv/bin/python bench/load.py [--clients 1,10,50,100] [--seconds 24] [--rate 10] [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hotelmate_devtools.system import Layout, System, bench_environment
+
+PID = os.getpid()
+bench_environment("hmload")
+os.environ.setdefault("HOTELMATE_JWT_TTL_SECONDS", "86400")  # one staff login for the whole run
+
+import aiohttp  # noqa: E402
+import psutil  # noqa: E402
+
+from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
+from hotelmate_platform.settings import PlatformSettings  # noqa: E402
+
+HOTEL = "load-hotel"
+TZ = "Europe/Paris"
+ROOM_TYPES = ("DBL", "TWN", "SGL", "FAM", "STE")
+ROOMS_PER_TYPE = 20
+STAY_NIGHTS = 14  # what availability and quotes ask about
+SEARCH_DAYS = 28  # ... arriving within the next four weeks (bookings spread over the year, for capacity)
+FULL = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
+GOOD_CARD = "4242424242424242"
+POLL_SECONDS = 0.05
+WAIT_SECONDS = 60  # a saga leg slower than this counts as an error
+
+
+class Recorder:
+    """Latencies per operation and per saga leg, and errors by kind, for one measured phase."""
+
+    def __init__(self) -> None:
+        self.ops: dict[str, list[float]] = defaultdict(list)
+        self.legs: dict[str, list[float]] = defaultdict(list)
+        self.errors: Counter[str] = Counter()
+        self.sagas = 0
+
+    def op(self, name: str, seconds: float) -> None:
+        self.ops[name].append(seconds)
+
+    def leg(self, name: str, seconds: float) -> None:
+        self.legs[name].append(seconds)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] += 1
+
+
+class Failed(Exception):
+    """One operation answered something else than expected (its kind is counted, the client goes on)."""
+
+
+class Client:
+    """What guests and the desk do through the gateway, each call timed into the recorder."""
+
+    def __init__(self, http: aiohttp.ClientSession, staff_headers: dict[str, str], long_poll: bool) -> None:
+        self.http, self.staff, self.long_poll = http, staff_headers, long_poll
+        self.today = datetime.now(ZoneInfo(TZ)).date()
+
+    async def call(self, rec: Recorder, op: str, method: str, url: str, *, expect=(200,), **kwargs) -> dict:
+        began = time.perf_counter()
+        try:
+            async with self.http.request(method, url, **kwargs) as answer:
+                body = await answer.read()
+                status = answer.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            rec.error(f"{op}: {type(exc).__name__}")
+            raise Failed(op) from None
+        rec.op(op, time.perf_counter() - began)
+        if status not in expect:
+            rec.error(f"{op}: HTTP {status}")
+            raise Failed(op)
+        return json.loads(body) if body and body[:1] in (b"{", b"[") else {}
+
+    def stay(self, rng: random.Random, nights: int, *, within_days: int = 330) -> tuple[date, date]:
+        check_in = self.today + timedelta(days=rng.randint(1, within_days))
+        return check_in, check_in + timedelta(days=nights)
+
+    async def availability(self, rec: Recorder, rng: random.Random) -> None:
+        check_in, check_out = self.stay(rng, STAY_NIGHTS, within_days=SEARCH_DAYS)
+        await self.call(rec, "availability", "GET", f"/api/v1/hotels/{HOTEL}/availability",
+                        params={"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "adults": "2"})
+
+    async def quote(self, rec: Recorder, rng: random.Random) -> None:
+        check_in, check_out = self.stay(rng, STAY_NIGHTS, within_days=SEARCH_DAYS)
+        await self.call(rec, "quote", "POST", f"/api/v1/hotels/{HOTEL}/quotes",
+                        json={"room_type": rng.choice(ROOM_TYPES), "check_in": check_in.isoformat(),
+                              "check_out": check_out.isoformat(), "adults": 2, "children": 0})
+
+    async def saga(self, rec: Recorder, rng: random.Random) -> None:
+        """Request, pay, approve; each leg timed until the guest sees the next status."""
+        check_in, check_out = self.stay(rng, rng.randint(1, 3))
+        began = time.perf_counter()
+        placed = await self.call(rec, "POST booking", "POST", f"/api/v1/hotels/{HOTEL}/bookings", expect=(202,), json={
+            "room_type": rng.choice(ROOM_TYPES), "check_in": check_in.isoformat(), "check_out": check_out.isoformat(),
+            "adults": 2, "children": 0,
+            "booker": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test"}})
+        booking_id, token = placed["booking_id"], placed["guest_token"]
+        view = await self.wait_for(rec, booking_id, token, "PENDING_PAYMENT", checkout=True)
+        rec.leg("POST -> PENDING_PAYMENT", time.perf_counter() - began)
+        began = time.perf_counter()
+        await self.call(rec, "pay (emulator)", "POST", view["payment"]["checkout_url"], expect=(200, 302, 303),
+                        data={"card_number": GOOD_CARD}, allow_redirects=False)
+        await self.wait_for(rec, booking_id, token, "PENDING_APPROVAL")
+        rec.leg("card -> PENDING_APPROVAL", time.perf_counter() - began)
+        began = time.perf_counter()
+        await self.call(rec, "staff approve", "POST", f"/api/v1/staff/hotels/{HOTEL}/bookings/{booking_id}/approve",
+                        expect=(202,), headers=self.staff)
+        await self.wait_for(rec, booking_id, token, "CONFIRMED")
+        rec.leg("approve -> CONFIRMED", time.perf_counter() - began)
+        rec.sagas += 1
+
+    async def wait_for(self, rec: Recorder, booking_id: str, token: str, status: str, *, checkout: bool = False) -> dict:
+        deadline = time.monotonic() + WAIT_SECONDS
+        url = f"/api/v1/hotels/{HOTEL}/bookings/{booking_id}"
+        headers = {"Authorization": f"Bearer {token}"}
+        params = {"wait_for": status, "timeout": "10"} if self.long_poll else None
+        op = "GET booking (long poll)" if self.long_poll else "GET booking (poll)"
+        while True:
+            view = await self.call(rec, op, "GET", url, headers=headers, params=params)
+            if view["status"] == status and (not checkout or view["payment"].get("checkout_url")):
+                return view
+            if view["status"] in ("CANCELLED", "EXPIRED", "REJECTED", "FAILED"):
+                rec.error(f"saga ended {view['status']} before {status}")
+                raise Failed(status)
+            if time.monotonic() > deadline:
+                rec.error(f"not {status} after {WAIT_SECONDS}s")
+                raise Failed(status)
+            if not self.long_poll or view["status"] == status:  # (the status without its checkout URL yet)
+                await asyncio.sleep(POLL_SECONDS)
+
+
+class CpuMeter:
+    """CPU seconds of each of the system's processes (and this driver) over a phase."""
+
+    def __init__(self, system: System) -> None:
+        self.procs = {name: psutil.Process(p.popen.pid) for name, p in system.processes.items()}
+        self.procs["load driver"] = psutil.Process(PID)
+
+    def sample(self) -> dict[str, float]:
+        out = {}
+        for name, proc in self.procs.items():
+            times = proc.cpu_times()
+            out[name] = times.user + times.system
+        return out
+
+    @staticmethod
+    def used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        """CPU seconds each process used between two samples."""
+        return {name: after[name] - before[name] for name in after}
+
+
+def summary(rec: Recorder, seconds: float, cpu: dict[str, float], unit: str) -> dict:
+    """``cpu``: CPU seconds per process; also given per ``unit`` (an operation's name, or "saga"): on a
+    machine shared with others, CPU per request is the figure that the neighbours' load disturbs least."""
+    units = rec.sagas if unit == "saga" else len(rec.ops.get(unit, []))
+    def stats(xs: list[float]) -> dict:
+        return {"count": len(xs), "per_second": round(len(xs) / seconds, 1),
+                **{f"p{q}_ms": round(percentile(xs, q) * 1000, 1) for q in (50, 95, 99)}}
+
+    out = {"seconds": round(seconds, 1), "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+           "operations": {name: stats(xs) for name, xs in sorted(rec.ops.items())},
+           "saga_legs": {name: stats(xs) for name, xs in rec.legs.items()},
+           "errors": dict(rec.errors),
+           "cpu_percent_of_one_core": {name: round(100 * used / seconds, 1) for name, used in cpu.items()},
+           f"cpu_ms_per_{unit}": {name: round(1000 * used / units, 2) for name, used in cpu.items()} if units else {}}
+    if rec.sagas:
+        out["sagas_per_second"] = round(rec.sagas / seconds, 2)
+    return out
+
+
+def table(label: str, result: dict) -> str:
+    lines = [f"== {label}  ({result['seconds']} s, loadavg {' '.join(result['loadavg'])})"]
+    for section in ("operations", "saga_legs"):
+        for name, s in result[section].items():
+            lines.append(f"  {name:28} {s['per_second']:8.1f}/s  p50 {s['p50_ms']:8.1f}  p95 {s['p95_ms']:8.1f}  "
+                         f"p99 {s['p99_ms']:8.1f} ms  (n={s['count']})")
+    if "sagas_per_second" in result:
+        lines.append(f"  full sagas (CONFIRMED)       {result['sagas_per_second']:8.2f}/s")
+    for kind, n in result["errors"].items():
+        lines.append(f"  error: {kind} x{n}")
+    cpu = ", ".join(f"{k} {v}%" for k, v in sorted(result["cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1]))
+    lines.append(f"  cpu (% of one core): {cpu}")
+    per = next((k for k in result if k.startswith("cpu_ms_per_")), "")
+    if result.get(per):
+        top = sorted(result[per].items(), key=lambda kv: -kv[1])
+        lines.append(f"  {per.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in top if v >= 0.05))
+    return "\n".join(lines)
+
+
+async def closed_loop(client: Client, work, clients: int, seconds: float, cpu: CpuMeter, unit: str) -> dict:
+    """``clients`` loops doing ``work`` back to back for ``seconds``; work started is let finish."""
+    rec = Recorder()
+    stop_at = time.monotonic() + seconds
+
+    async def one(n: int) -> None:
+        rng = random.Random(n * 7919 + clients)
+        while time.monotonic() < stop_at:
+            try:
+                await work(rec, rng)
+            except Failed:
+                pass
+
+    before, began = cpu.sample(), time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(clients)))
+    elapsed = time.perf_counter() - began
+    return summary(rec, elapsed, CpuMeter.used(before, cpu.sample()), unit)
+
+
+async def open_loop(client: Client, rate: float, seconds: float, cpu: CpuMeter) -> dict:
+    """A new saga every 1/rate seconds for ``seconds``, however long the earlier ones take."""
+    rec = Recorder()
+    tasks = []
+
+    async def one(n: int) -> None:
+        try:
+            await client.saga(rec, random.Random(n))
+        except Failed:
+            pass
+
+    before, began = cpu.sample(), time.perf_counter()
+    for n in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, began + n / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - began
+    return summary(rec, elapsed, CpuMeter.used(before, cpu.sample()), "saga")
+
+
+async def open_hotel(http: aiohttp.ClientSession) -> dict[str, str]:
+    async with http.post("/api/v1/auth/token", json={"email": os.environ["HOTELMATE_ADMIN_EMAIL"],
+                                                      "password": os.environ["HOTELMATE_ADMIN_PASSWORD"]}) as answer:
+        assert answer.status == 200, await answer.text()
+        staff = {"Authorization": f"Bearer {(await answer.json())['access_token']}"}
+
+    async def put(path: str, body) -> None:
+        async with http.put(f"/api/v1/staff/hotels/{HOTEL}{path}", json=body, headers=staff) as answer:
+            assert answer.status < 300, f"{path}: {answer.status} {await answer.text()}"
+
+    await put("", {"name": "Load Hotel", "timezone": TZ, "currency": "EUR", "check_in_time": "15:00",
+                   "check_out_time": "11:00", "hold_minutes": 30, "approval_hours": 24,
+                   "staff_email": f"desk@{HOTEL}.test"})
+    for i, code in enumerate(ROOM_TYPES):
+        await put(f"/room-types/{code}", {"name": f"Room {code}", "max_adults": 3, "max_children": 2,
+                                          "base_rate": f"{100 + 20 * i}.00"})
+        for n in range(ROOMS_PER_TYPE):
+            await put(f"/rooms/{(i + 1) * 100 + n}", {"room_type": code, "in_service": True})
+    await put("/taxes", [{"code": "CITY", "name": "City tax", "kind": "PER_PERSON_PER_NIGHT", "value": "2.50"},
+                         {"code": "VAT", "name": "VAT", "kind": "PERCENT", "value": "10"}])
+    await put("/cancellation-policy", {"free_until_hours": 48, "penalty": "FIRST_NIGHT"})
+    return staff
+
+
+async def offers_long_poll(http: aiohttp.ClientSession) -> bool:
+    """Whether the booking service answers ``wait_for`` (a 422 for a bad status means it reads it)."""
+    async with http.get(f"/api/v1/hotels/{HOTEL}/bookings/LOAD-PROBE", params={"wait_for": "NOT_A_STATUS"},
+                        headers={"Authorization": "Bearer probe"}) as answer:
+        return answer.status == 422
+
+
+async def occupancy_over_capacity(http: aiohttp.ClientSession, staff: dict[str, str]) -> list[str]:
+    today = datetime.now(ZoneInfo(TZ)).date()
+    params = {"from": today.isoformat(), "to": (today + timedelta(days=340)).isoformat()}
+    async with http.get(f"/api/v1/staff/hotels/{HOTEL}/reports/occupancy", params=params, headers=staff) as answer:
+        assert answer.status == 200, await answer.text()
+        report = await answer.json()
+    return [f"{row['code']} {night['date']}: sold {night['sold']} + held {night['held']} > {night['sellable']}"
+            for row in report["room_types"] for night in row["dates"] if night["sold"] + night["held"] > night["sellable"]]
+
+
+async def cache_stats(system: System) -> dict:
+    """Hits and misses of inventory's availability and quote cache (inventory's own internal endpoint)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{system.layout.url('inventory')}/internal/catalog-cache") as answer:
+        return await answer.json() if answer.status == 200 else {"absent": answer.status}
+
+
+def reconcile(system: System, module: str, deadline_seconds: float = 60) -> tuple[int, str]:
+    """Run ``python -m module`` until it exits 0 (in-flight captures settle) or the deadline passes."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        done = subprocess.run([sys.executable, "-m", module, "--grace-seconds", "0"], env=system.layout.shared_env(),
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            return done.returncode, (done.stdout + done.stderr)[-2000:]
+        time.sleep(2)
+
+
+async def bench(system: System, args) -> dict:
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=30)
+    results: dict = {"levels": {}}
+    async with aiohttp.ClientSession(base_url=system.layout.url("gateway"), connector=connector,
+                                     timeout=timeout) as http:
+        staff = await open_hotel(http)
+        long_poll = await offers_long_poll(http)
+        print("guests watch their booking by", "long poll (wait_for)" if long_poll else "polling every 50 ms")
+        client = Client(http, staff, long_poll)
+        cpu = CpuMeter(system)
+        await closed_loop(client, client.saga, 2, 3, cpu, "saga")  # warm-up: every path once, pools filled
+        await closed_loop(client, client.availability, 4, 2, cpu, "availability")
+        phase = args.seconds / 4
+        for n in args.clients:
+            level = {"availability": await closed_loop(client, client.availability, n, phase, cpu, "availability"),
+                     "quote": await closed_loop(client, client.quote, n, phase, cpu, "quote"),
+                     "saga": await closed_loop(client, client.saga, n, 2 * phase, cpu, "saga")}
+            results["levels"][str(n)] = level
+            for work, result in level.items():
+                print(table(f"{n} client(s): {work}", result), flush=True)
+        if args.rate:
+            result = await open_loop(client, args.rate, args.open_seconds, cpu)
+            results["open_loop"] = {"rate": args.rate, **result}
+            print(table(f"open loop, {args.rate} new bookings/s", result), flush=True)
+        over = await occupancy_over_capacity(http, staff)
+    results["catalog_cache"] = await cache_stats(system)
+    print("inventory catalogue cache:", results["catalog_cache"])
+    results["invariants"] = {"nights_over_capacity": over}
+    for module in ("booking.reconcile", "payments.reconcile"):
+        code, output = await asyncio.to_thread(reconcile, system, module)
+        results["invariants"][module] = {"exit": code, **({"output": output} if code else {})}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="throughput and latency at N clients, through the gateway")
+    parser.add_argument("--clients", default="1,10,50,100", help="comma-separated client counts (closed loop)")
+    parser.add_argument("--seconds", type=float, default=24, help="length of each level (all three phases)")
+    parser.add_argument("--rate", type=float, default=0, help="then an open loop at this many new bookings/s")
+    parser.add_argument("--open-seconds", type=float, default=20)
+    parser.add_argument("--json", default="", help="write the figures here")
+    parser.add_argument("--logs", default="", help="write each process's last log lines into this folder")
+    args = parser.parse_args()
+    args.clients = [int(n) for n in args.clients.split(",") if n]
+    system = System(Layout.random_ports(), echo=False)
+    failed = True
+    try:
+        system.start(FULL)
+        print("pids:", {name: p.popen.pid for name, p in system.processes.items()}, flush=True)
+        results = asyncio.run(bench(system, args))
+        inv = results["invariants"]
+        print(f"invariants: nights over capacity {len(inv['nights_over_capacity'])}, "
+              f"booking.reconcile exit {inv['booking.reconcile']['exit']}, "
+              f"payments.reconcile exit {inv['payments.reconcile']['exit']}")
+        for module in ("booking.reconcile", "payments.reconcile"):
+            if inv[module]["exit"]:
+                print(f"{module}:\n{inv[module]['output']}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1))
+        failed = bool(inv["nights_over_capacity"]) or any(inv[m]["exit"] for m in ("booking.reconcile",
+                                                                                   "payments.reconcile"))
+    finally:
+        if args.logs:
+            Path(args.logs).mkdir(parents=True, exist_ok=True)
+            for name, process in system.processes.items():
+                Path(args.logs, f"{name}.log").write_text("".join(process.lines))
+        system.stop()
+        remove_run(PlatformSettings())
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Availability and quotes come from the catalogue cache, and every change shows in the next answer.
+
+Each test asks twice (the second answer is a cache hit), changes one thing, and asks again.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from inventory.handlers import expire_lapsed_holds, place_hold, release_hold
+from hotelmate_contracts import ReleaseHold
+
+from .conftest import local_today, make_hotel, soon
+from .test_holds import place, run
+
+
+def stay(days: int = 20, nights: int = 2) -> dict:
+    ci = local_today() + timedelta(days=days)
+    return {"check_in": str(ci), "check_out": str(ci + timedelta(days=nights))}
+
+
+async def available(client, slug: str) -> dict:
+    answer = await client.get(f"/api/v1/hotels/{slug}/availability", params={**stay(), "adults": 2})
+    assert answer.status_code == 200, answer.text
+    return {t["code"]: t for t in answer.json()["room_types"]}
+
+
+async def quoted(client, slug: str, **extra) -> dict:
+    answer = await client.post(f"/api/v1/hotels/{slug}/quotes", json={"room_type": "DBL", **stay(), "adults": 2, **extra})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def warm(client, slug: str, runtime) -> tuple[dict, dict]:
+    """Ask twice; the second answers are hits."""
+    await available(client, slug), await quoted(client, slug)
+    hits = runtime.extras["catalog_cache"].hits
+    first = await available(client, slug), await quoted(client, slug)
+    assert runtime.extras["catalog_cache"].hits == hits + 2
+    return first
+
+
+async def test_a_rate_change_shows_in_the_next_availability_and_quote(client, runtime):
+    slug = await make_hotel(client)
+    before, quote = await warm(client, slug, runtime)
+    assert before["DBL"]["total"]["amount"] == quote["total"]["amount"] == "200.00"
+    day = stay()["check_in"]
+    assert (await client.put(f"/api/v1/staff/hotels/{slug}/rates",
+                             json=[{"room_type": "DBL", "from": day, "to": day, "price": "150.00"}])).status_code == 200
+    assert (await available(client, slug))["DBL"]["total"]["amount"] == "250.00"
+    assert (await quoted(client, slug))["total"]["amount"] == "250.00"
+
+
+async def test_a_room_out_of_service_shows_in_the_next_availability(client, runtime):
+    slug = await make_hotel(client, rooms=3)
+    before, _ = await warm(client, slug, runtime)
+    assert before["DBL"]["available"] == 3
+    await client.put(f"/api/v1/staff/hotels/{slug}/rooms/102", json={"room_type": "DBL", "in_service": False})
+    assert (await available(client, slug))["DBL"]["available"] == 2
+
+
+async def test_a_room_type_change_shows_in_the_next_answers(client, runtime):
+    slug = await make_hotel(client)
+    await warm(client, slug, runtime)
+    await client.put(f"/api/v1/staff/hotels/{slug}/room-types/DBL",
+                     json={"name": "Double deluxe", "max_adults": 2, "max_children": 1, "base_rate": "120.00"})
+    after = await available(client, slug)
+    assert (after["DBL"]["name"], after["DBL"]["total"]["amount"]) == ("Double deluxe", "240.00")
+    assert (await quoted(client, slug))["total"]["amount"] == "240.00"
+
+
+async def test_a_tax_change_shows_in_the_next_answers(client, runtime):
+    slug = await make_hotel(client)
+    await warm(client, slug, runtime)
+    await client.put(f"/api/v1/staff/hotels/{slug}/taxes", json=[{"code": "VAT", "name": "VAT", "kind": "PERCENT",
+                                                                   "value": "10"}])
+    assert (await available(client, slug))["DBL"]["total"]["amount"] == "220.00"
+    assert [t["code"] for t in (await quoted(client, slug))["taxes"]] == ["VAT"]
+
+
+async def test_a_policy_change_shows_in_the_next_quote(client, runtime):
+    slug = await make_hotel(client)
+    _, quote = await warm(client, slug, runtime)
+    assert quote["cancellation_policy"]["penalty"] == "FIRST_NIGHT"
+    await client.put(f"/api/v1/staff/hotels/{slug}/cancellation-policy", json={"free_until_hours": 0, "penalty": "FULL_STAY"})
+    assert (await quoted(client, slug))["cancellation_policy"]["penalty"] == "FULL_STAY"
+
+
+async def test_a_promo_change_shows_in_the_next_quote(client, runtime):
+    slug = await make_hotel(client)
+    await warm(client, slug, runtime)
+    await client.put(f"/api/v1/staff/hotels/{slug}/promo-codes/TEN", json={"percent_off": "10"})
+    assert (await quoted(client, slug, promo_code="TEN"))["discount"]["amount"] == "20.00"
+    await client.put(f"/api/v1/staff/hotels/{slug}/promo-codes/TEN", json={"percent_off": "25"})
+    assert (await quoted(client, slug, promo_code="TEN"))["discount"]["amount"] == "50.00"
+
+
+async def test_a_catalogue_change_by_hand_in_sql_shows_too(client, runtime, db):
+    """The version is bumped by a trigger, so no code path can forget it."""
+    slug = await make_hotel(client)
+    await warm(client, slug, runtime)
+    async with db.sessions() as session, session.begin():
+        await session.execute(text("UPDATE room_types SET base_rate = 90 WHERE hotel = :h"), {"h": slug})
+    assert (await available(client, slug))["DBL"]["total"]["amount"] == "180.00"
+    assert (await quoted(client, slug))["total"]["amount"] == "180.00"
+
+
+async def test_holds_placed_released_and_lapsed_show_in_the_next_availability(client, runtime, db):
+    slug = await make_hotel(client, rooms=2)
+    before, _ = await warm(client, slug, runtime)
+    assert before["DBL"]["available"] == 2
+    held = place(slug, 20, nights=2)
+    await run(db, place_hold, held)
+    assert (await available(client, slug))["DBL"]["available"] == 1
+    await run(db, release_hold, ReleaseHold(booking_id=held.booking_id, hotel=slug, reason="test"))
+    assert (await available(client, slug))["DBL"]["available"] == 2
+    lapsing = place(slug, 20, nights=2, expires_at=soon(minutes=30))
+    await run(db, place_hold, lapsing)
+    assert (await available(client, slug))["DBL"]["available"] == 1
+    async with db.sessions() as session, session.begin():  # its expiry passes, the sweeper has not run
+        await session.execute(text("UPDATE holds SET expires_at = now() - interval '1 second' WHERE booking_id = :b"),
+                              {"b": lapsing.booking_id})
+    assert (await available(client, slug))["DBL"]["available"] == 2
+    await expire_lapsed_holds(db)
+    assert (await available(client, slug))["DBL"]["available"] == 2
+
+
+async def test_the_hit_ratio_is_reported(client, runtime):
+    slug = await make_hotel(client)
+    await warm(client, slug, runtime)
+    stats = (await client.get("/internal/catalog-cache")).json()
+    assert stats["hits"] >= 2 and 0 < stats["hit_ratio"] <= 1
