@@ -2,9 +2,7 @@
 
 import asyncio
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aio_pika
@@ -15,34 +13,8 @@ from hotelmate_contracts import Envelope
 from hotelmate_platform.db import Database, prepare_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
+from harness import ECHO, Worker, effects, pending_outbox, wait_until, write_pings  # noqa: E402
 from messages import Ping  # noqa: E402
-
-ECHO = Path(__file__).resolve().parent / "echo"
-
-
-class Worker:
-    def __init__(self, role: str, env: dict[str, str]) -> None:
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"echo-{role}-{os.getpid()}-{time.monotonic_ns()}.log"
-        self.log = open(self.log_path, "w+")
-        self.popen = subprocess.Popen([sys.executable, str(ECHO / "worker.py"), role], env=env,
-                                      stdout=self.log, stderr=subprocess.STDOUT, text=True)
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    def wait_ready(self, timeout: float = 20) -> "Worker":
-        deadline = time.monotonic() + timeout
-        while "ready" not in self.output():
-            assert self.popen.poll() is None, self.output()
-            assert time.monotonic() < deadline, self.output()
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            self.popen.wait(10)
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -78,33 +50,6 @@ def spawn(echo_url, platform_settings):
 @pytest.fixture
 def consumer(spawn):
     return spawn("consumer")
-
-
-async def write_pings(db: Database, numbers, *, fail: bool = False) -> None:
-    async with db.unit_of_work() as uow:
-        for n in numbers:
-            uow.publish(Ping(n=n, fail=fail))
-
-
-async def effects(db: Database, numbers) -> dict[int, int]:
-    async with db.sessions() as s:
-        rows = await s.execute(text("SELECT n, count(*) FROM effects WHERE n = ANY(:ns) GROUP BY n"),
-                               {"ns": list(numbers)})
-        return dict(rows.all())
-
-
-async def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
-async def pending_outbox(db: Database) -> int:
-    async with db.sessions() as s:
-        return (await s.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one()
 
 
 async def test_committed_message_arrives_exactly_once(db, consumer, spawn):

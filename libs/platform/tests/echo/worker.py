@@ -31,7 +31,7 @@ async def record(uow, message: Ping, envelope) -> None:
 
 
 class CrashingRelay(OutboxRelay):
-    async def mark_published(self, session, ids):
+    async def mark_published(self, ids):
         os._exit(17)  # the crash the test is about: published, not yet marked
 
 
