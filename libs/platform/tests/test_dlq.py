@@ -13,45 +13,22 @@ import aio_pika
 import pytest
 
 from hotelmate_contracts import Envelope
-from hotelmate_platform.db import Database, prepare_database
 from hotelmate_platform.dlq import DeadLetters
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import ECHO, Worker, effects, wait_until  # noqa: E402
+from harness import Workers, echo_env, effects, wait_until  # noqa: E402
 from messages import Ping  # noqa: E402
 
 SERVICE = "test2"
 SECRET = "gt_" + uuid.uuid4().hex
 
 
-@pytest.fixture(scope="module")
-def echo_url(private_database) -> str:
-    url = f"{private_database.url}/echo"
-    prepare_database(url, ECHO / "migrations")
-    return url
-
-
-@pytest.fixture
-async def db(echo_url):
-    database = Database(echo_url, pool_size=2, max_overflow=2)
-    yield database
-    await database.dispose()
-
-
 @pytest.fixture
 def spawn(echo_url, platform_settings):
-    env = {**os.environ, "ECHO_DATABASE_URL": echo_url, "HOTELMATE_AMQP_URL": platform_settings.amqp_url,
-           "HOTELMATE_BUS_NAMESPACE": platform_settings.bus_namespace, "ECHO_SERVICE": SERVICE}
-    workers: list[Worker] = []
-
-    def start(role: str, **extra_env: str) -> Worker:
-        worker = Worker(role, {**env, **extra_env})
-        workers.append(worker)
-        return worker.wait_ready()
-
-    yield start
-    for worker in workers:
-        worker.stop()
+    workers = Workers(echo_env(echo_url, platform_settings.amqp_url, platform_settings.bus_namespace,
+                               ECHO_SERVICE=SERVICE))
+    yield workers
+    workers.stop()
 
 
 def dlq_cli(*args: str) -> str:

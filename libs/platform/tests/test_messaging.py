@@ -1,7 +1,6 @@
 """The messaging guarantees of SPEC §4.3, shown across processes on the real broker and database."""
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -10,10 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from hotelmate_contracts import Envelope
-from hotelmate_platform.db import Database, prepare_database
+from hotelmate_platform.db import prepare_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import ECHO, Worker, effects, pending_outbox, wait_until, write_pings  # noqa: E402
+from harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings  # noqa: E402
 from messages import Ping  # noqa: E402
 
 
@@ -25,26 +24,10 @@ def echo_url(platform_settings) -> str:
 
 
 @pytest.fixture
-async def db(echo_url):
-    database = Database(echo_url, pool_size=5)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
 def spawn(echo_url, platform_settings):
-    env = {**os.environ, "ECHO_DATABASE_URL": echo_url, "HOTELMATE_AMQP_URL": platform_settings.amqp_url,
-           "HOTELMATE_BUS_NAMESPACE": platform_settings.bus_namespace}
-    workers: list[Worker] = []
-
-    def start(role: str, *, ready: bool = True) -> Worker:
-        worker = Worker(role, env)
-        workers.append(worker)
-        return worker.wait_ready() if ready else worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
+    workers = Workers(echo_env(echo_url, platform_settings.amqp_url, platform_settings.bus_namespace))
+    yield workers
+    workers.stop()
 
 
 @pytest.fixture

@@ -18,26 +18,10 @@ from sqlalchemy import text
 
 from hotelmate_contracts import Envelope
 from hotelmate_devtools.system import free_port
-from hotelmate_platform.db import Database, prepare_database
-from hotelmate_platform.messaging import Bus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import ECHO, Worker, effects, pending_outbox, wait_until, write_pings  # noqa: E402
+from harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings  # noqa: E402
 from messages import Ping  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def echo_url(private_database) -> str:
-    url = f"{private_database.url}/echo"
-    prepare_database(url, ECHO / "migrations")
-    return url
-
-
-@pytest.fixture
-async def db(echo_url):
-    database = Database(echo_url, pool_size=2, max_overflow=2)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture
@@ -48,18 +32,9 @@ def namespace() -> str:
 
 @pytest.fixture
 def spawn(echo_url, private_broker, namespace):
-    env = {**os.environ, "ECHO_DATABASE_URL": echo_url, "HOTELMATE_AMQP_URL": private_broker.amqp_url,
-           "HOTELMATE_BUS_NAMESPACE": namespace, "ECHO_SERVICE": "echo"}
-    workers: list[Worker] = []
-
-    def start(role: str, *, ready: bool = True, **extra_env: str) -> Worker:
-        worker = Worker(role, {**env, **extra_env})
-        workers.append(worker)
-        return worker.wait_ready() if ready else worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
+    workers = Workers(echo_env(echo_url, private_broker.amqp_url, namespace, ECHO_SERVICE="echo"))
+    yield workers
+    workers.stop()
 
 
 @pytest.fixture

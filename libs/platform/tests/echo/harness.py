@@ -41,6 +41,29 @@ class Worker:
         self.log.close()
 
 
+class Workers:
+    """Echo worker processes started by one test (``workers("consumer")``), stopped together."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.started: list[Worker] = []
+
+    def __call__(self, role: str, *, ready: bool = True, **extra_env: str) -> Worker:
+        worker = Worker(role, {**self.env, **extra_env})
+        self.started.append(worker)
+        return worker.wait_ready() if ready else worker
+
+    def stop(self) -> None:
+        for worker in self.started:
+            worker.stop()
+
+
+def echo_env(database_url: str, amqp_url: str, namespace: str, **extra: str) -> dict[str, str]:
+    """The environment of echo workers using these servers."""
+    return {**os.environ, "ECHO_DATABASE_URL": database_url, "HOTELMATE_AMQP_URL": amqp_url,
+            "HOTELMATE_BUS_NAMESPACE": namespace, **extra}
+
+
 async def write_pings(db: Database, numbers, *, fail: bool = False) -> None:
     async with db.unit_of_work() as uow:
         for n in numbers:
