@@ -23,7 +23,7 @@ test: install
 # Chaos: private RabbitMQ/PostgreSQL instances stopped and restarted under the messaging kit and the
 # whole system (the short versions also run in `make test`).
 reliability: install
-	$(BIN)/python -m pytest tests/chaos libs/platform/tests/test_reliability.py
+	HOTELMATE_CHAOS_FULL=1 $(BIN)/python -m pytest tests/chaos libs/platform/tests/test_reliability.py
 
 bench: install
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
