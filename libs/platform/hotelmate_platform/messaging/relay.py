@@ -87,6 +87,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Claim, publish and mark one batch of pending rows; returns how many rows were claimed."""
         now = time.monotonic()
+        self._forget_stale(now)
         resting = [row_id for row_id, (retry_at, _) in self._resting.items() if retry_at > now]
         async with self.db.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -125,6 +126,13 @@ class OutboxRelay:
             log.warning("outbox relay: %s of %s messages not confirmed (%s)", len(rows) - len(published), len(rows),
                         type(failure).__name__)
         return published
+
+    def _forget_stale(self, now: float) -> None:
+        # A resting row another replica published is never claimed here again: drop it once its
+        # pause is long over, so the map holds only rows that are still being returned.
+        longest = self.unroutable_backoff[1]
+        for row_id in [r for r, (retry_at, _) in self._resting.items() if retry_at < now - 2 * longest]:
+            del self._resting[row_id]
 
     def _rest(self, row_id: int, message_type: str) -> None:
         first, longest = self.unroutable_backoff
