@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench bench-parts clean
+.PHONY: run test reliability install bench bench-parts clean
 
 $(STAMP): constraints.txt requirements.txt $(wildcard */pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ run: install
 test: install
 	$(BIN)/python -m hotelmate_devtools preflight || echo "hotelmate: local servers unreachable; tests will use testcontainers (Docker)"
 	$(BIN)/python -m pytest
+
+# Chaos: private RabbitMQ/PostgreSQL instances stopped and restarted under the messaging kit and the
+# whole system (the short versions also run in `make test`).
+reliability: install
+	HOTELMATE_CHAOS_FULL=1 $(BIN)/python -m pytest tests/chaos libs/platform/tests/test_reliability.py
 
 # The whole system under load at 1, 10, 50 and 100 clients, then an open loop (about 3 minutes).
 bench: install

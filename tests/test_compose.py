@@ -61,3 +61,12 @@ def test_services_wait_for_healthy_dependencies():
         for dependency, rule in (service.get("depends_on") or {}).items():
             assert dependency in services, f"{name} depends on unknown {dependency}"
             assert rule["condition"] == "service_healthy"
+
+
+def test_broker_and_database_keep_their_data_across_recreation():
+    services = COMPOSE["services"]
+    for name, data_dir in (("postgres", "/var/lib/postgresql/data"), ("rabbitmq", "/var/lib/rabbitmq")):
+        mounts = dict(v.split(":", 1)[::-1] for v in services[name].get("volumes", []))
+        assert data_dir in mounts, f"{name} keeps {data_dir} in the container only"
+        assert mounts[data_dir] in COMPOSE.get("volumes", {}), f"{name}: {mounts[data_dir]} is not a named volume"
+    assert services["rabbitmq"].get("hostname"), "RabbitMQ's node name (and data directory) follows the hostname"

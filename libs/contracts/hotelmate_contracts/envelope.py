@@ -10,18 +10,26 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Message(BaseModel):
-    """Base of every command and event. Subclasses set ``TYPE`` (the routing key) and ``VERSION``."""
+    """Base of every command and event. Subclasses set ``TYPE`` (the routing key) and ``VERSION``.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Fields this build does not know are ignored, so a publisher deployed before its consumers can
+    add an optional field without the older consumers dead-lettering its messages. ``BROADCAST``
+    marks an event that may have no listener at all: the relay does not wait for a queue to take it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    BROADCAST: ClassVar[bool] = False
 
 
 class Envelope(BaseModel):
-    """What goes on the wire: identity and lineage of a message around its payload."""
+    """What goes on the wire: identity and lineage of a message around its payload.
 
-    model_config = ConfigDict(frozen=True)
+    Unknown top-level fields are ignored (rolling deploys: a newer publisher may add some)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     message_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str

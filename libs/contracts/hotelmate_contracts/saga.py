@@ -62,6 +62,7 @@ class ExtendHold(Message):
 @register
 class HoldExtended(Message):
     TYPE = "inventory.hold_extended"
+    BROADCAST = True  # an outcome no saga step waits for today
     booking_id: str
     hotel: str
     expires_at: datetime
@@ -92,6 +93,7 @@ class ReleaseHold(Message):
 @register
 class HoldReleased(Message):
     TYPE = "inventory.hold_released"
+    BROADCAST = True  # an outcome no saga step waits for today
     booking_id: str
     hotel: str
     reason: str

@@ -116,3 +116,25 @@ def system_fixture(names: list[str], env: dict[str, str] | None = None, *, name:
         started.stop()
 
     return system
+
+
+@pytest.fixture(scope="module")
+def private_broker():
+    """A RabbitMQ node of the module's own, which its tests may stop and start (see ``chaos``)."""
+    from .chaos import private_rabbitmq, rabbitmq_available
+
+    if not rabbitmq_available():
+        pytest.skip("rabbitmq-server is not installed here")
+    with private_rabbitmq() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="module")
+def private_database():
+    """A PostgreSQL cluster of the module's own, which its tests may stop and start (see ``chaos``)."""
+    from .chaos import postgres_available, private_postgres
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL server binaries are not installed here")
+    with private_postgres() as cluster:
+        yield cluster

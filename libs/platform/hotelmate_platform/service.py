@@ -151,12 +151,16 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request):
+        """Ready only when the database answers, the broker is connected, and the service's
+        consumer (if it has one) is being delivered its queue."""
         runtime: Runtime = request.app.state.runtime
         checks = {"database": "ok", "rabbitmq": "ok" if runtime.bus.is_connected else "down"}
         try:
             await asyncio.wait_for(runtime.db.ping(), timeout=2)
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["database"] = f"down: {type(exc).__name__}"
+        if runtime.consumer is not None:
+            checks["consumer"] = "ok" if await runtime.consumer.is_consuming() else "not consuming"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 

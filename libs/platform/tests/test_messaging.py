@@ -1,10 +1,7 @@
 """The messaging guarantees of SPEC §4.3, shown across processes on the real broker and database."""
 
 import asyncio
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aio_pika
@@ -12,37 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from hotelmate_contracts import Envelope
-from hotelmate_platform.db import Database, prepare_database
+from hotelmate_platform.db import prepare_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
+from harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings  # noqa: E402
 from messages import Ping  # noqa: E402
-
-ECHO = Path(__file__).resolve().parent / "echo"
-
-
-class Worker:
-    def __init__(self, role: str, env: dict[str, str]) -> None:
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"echo-{role}-{os.getpid()}-{time.monotonic_ns()}.log"
-        self.log = open(self.log_path, "w+")
-        self.popen = subprocess.Popen([sys.executable, str(ECHO / "worker.py"), role], env=env,
-                                      stdout=self.log, stderr=subprocess.STDOUT, text=True)
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    def wait_ready(self, timeout: float = 20) -> "Worker":
-        deadline = time.monotonic() + timeout
-        while "ready" not in self.output():
-            assert self.popen.poll() is None, self.output()
-            assert time.monotonic() < deadline, self.output()
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            self.popen.wait(10)
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -53,58 +24,15 @@ def echo_url(platform_settings) -> str:
 
 
 @pytest.fixture
-async def db(echo_url):
-    database = Database(echo_url, pool_size=5)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
 def spawn(echo_url, platform_settings):
-    env = {**os.environ, "ECHO_DATABASE_URL": echo_url, "HOTELMATE_AMQP_URL": platform_settings.amqp_url,
-           "HOTELMATE_BUS_NAMESPACE": platform_settings.bus_namespace}
-    workers: list[Worker] = []
-
-    def start(role: str, *, ready: bool = True) -> Worker:
-        worker = Worker(role, env)
-        workers.append(worker)
-        return worker.wait_ready() if ready else worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
+    workers = Workers(echo_env(echo_url, platform_settings.amqp_url, platform_settings.bus_namespace))
+    yield workers
+    workers.stop()
 
 
 @pytest.fixture
 def consumer(spawn):
     return spawn("consumer")
-
-
-async def write_pings(db: Database, numbers, *, fail: bool = False) -> None:
-    async with db.unit_of_work() as uow:
-        for n in numbers:
-            uow.publish(Ping(n=n, fail=fail))
-
-
-async def effects(db: Database, numbers) -> dict[int, int]:
-    async with db.sessions() as s:
-        rows = await s.execute(text("SELECT n, count(*) FROM effects WHERE n = ANY(:ns) GROUP BY n"),
-                               {"ns": list(numbers)})
-        return dict(rows.all())
-
-
-async def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
-async def pending_outbox(db: Database) -> int:
-    async with db.sessions() as s:
-        return (await s.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one()
 
 
 async def test_committed_message_arrives_exactly_once(db, consumer, spawn):

@@ -4,6 +4,11 @@ One durable topic exchange ``<ns>.bus`` carries every message, routed by its typ
 service owns a durable quorum queue ``<ns>.<service>`` bound to the types it handles, a set of
 delay queues ``<ns>.<service>.retry.<n>`` that hand messages back after a pause, and a dead-letter
 queue ``<ns>.<service>.dlq`` where poison messages wait for an operator.
+
+Everything is declared on aio-pika's robust channels, which remember what was declared, bound and
+consumed and declare it again after the connection comes back (a broker restart, a network cut).
+Messages are published ``mandatory``: one that no queue takes comes back as :class:`Unroutable`
+instead of being confirmed and dropped.
 """
 
 from __future__ import annotations
@@ -15,8 +20,15 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from hotelmate_contracts import Envelope
+from hotelmate_contracts.envelope import REGISTRY
 
 log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_SECONDS = 10
+
+
+class Unroutable(Exception):
+    """The broker returned the message: no queue is bound for its type (yet)."""
 
 
 class QueueNames:
@@ -42,14 +54,18 @@ class Bus:
 
     async def connect(self) -> None:
         self.connection = await aio_pika.connect_robust(self.amqp_url, timeout=10)
-        self.channel = await self.connection.channel(publisher_confirms=True)
+        # on_return_raises: a mandatory message nobody takes fails its publish instead of "succeeding".
+        self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         self.exchange = await self.channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
 
     @property
     def is_connected(self) -> bool:
-        return self.connection is not None and not self.connection.is_closed
+        """Connected right now (a robust connection that is reconnecting is not)."""
+        return (
+            self.connection is not None and not self.connection.is_closed and self.connection.connected.is_set()
+        )
 
     async def close(self) -> None:
         if self.connection is not None:
@@ -83,8 +99,14 @@ class Bus:
         return names
 
     async def publish(self, envelope: Envelope) -> None:
-        """Publish on the exchange, routed by the message type, and wait for the broker's confirm."""
+        """Publish on the exchange, routed by the message type, and wait for the broker's confirm.
+
+        Raises :class:`Unroutable` when no queue is bound for the type, except for broadcast
+        events (``Message.BROADCAST``), which may legitimately have no listener.
+        """
         assert self.exchange is not None
+        message_class = REGISTRY.get(envelope.type)
+        mandatory = not (message_class is not None and message_class.BROADCAST)
         message = aio_pika.Message(
             body=envelope.model_dump_json().encode(),
             content_type="application/json",
@@ -93,4 +115,9 @@ class Bus:
             correlation_id=envelope.correlation_id,
             type=envelope.type,
         )
-        await self.exchange.publish(message, routing_key=envelope.type, mandatory=False)
+        try:
+            await self.exchange.publish(
+                message, routing_key=envelope.type, mandatory=mandatory, timeout=PUBLISH_TIMEOUT_SECONDS
+            )
+        except aio_pika.exceptions.PublishError as exc:
+            raise Unroutable(envelope.type) from exc

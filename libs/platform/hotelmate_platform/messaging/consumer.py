@@ -6,6 +6,14 @@ second effect. A handler that raises is retried through the delay queues with gr
 after the last attempt (or at once, for a message that cannot be parsed) the message goes to the
 service's dead-letter queue. Every hand-over is publisher-confirmed before the original is acked,
 so nothing is lost and a failing message never blocks the ones behind it.
+
+A failure of the infrastructure (the database or the broker does not answer, see
+:func:`~hotelmate_platform.faults.is_infrastructure_error`) is not the message's fault: the message
+goes round the delay queues without spending an attempt, for as long as the outage lasts.
+
+The queue is declared and consumed on a robust channel, so after a broker restart aio-pika
+declares it again and consumes it again; :meth:`Consumer.is_consuming` tells readiness whether
+that has happened.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from hotelmate_contracts import Envelope, Message, UnknownMessageType, parse
 
 from ..db import Database, UnitOfWork
+from ..faults import is_infrastructure_error
 from ..logs import request_id_var
 from .bus import Bus, QueueNames
 from .tables import inbox
@@ -51,24 +60,58 @@ class Consumer:
         self.max_attempts = max_attempts
         self.prefetch = prefetch
         self.names: QueueNames | None = None
+        self._channel: aio_pika.abc.AbstractRobustChannel | None = None
+        self._consumer_tag: str | None = None
 
     async def declare(self) -> QueueNames:
         self.names = await self.bus.declare_consumer(self.service, self.handlers, self.retry_delays_ms)
         return self.names
 
     async def run(self) -> None:
-        """Consume until cancelled; messages are handled concurrently up to ``prefetch``."""
+        """Consume until cancelled; messages are handled concurrently up to ``prefetch``.
+
+        The queue is *declared* (not merely looked up) on the robust channel: only declared queues
+        and their consumers are restored by aio-pika after the connection comes back.
+        """
         names = self.names or await self.declare()
         assert self.bus.connection is not None
         channel = await self.bus.connection.channel()
         await channel.set_qos(prefetch_count=self.prefetch)
-        queue = await channel.get_queue(names.main, ensure=False)
+        queue = await channel.declare_queue(names.main, durable=True, arguments={"x-queue-type": "quorum"})
         tasks: set[asyncio.Task] = set()
-        async with queue.iterator() as messages:
-            async for incoming in messages:
-                task = asyncio.create_task(self.handle(incoming))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+
+        async def on_message(incoming: AbstractIncomingMessage) -> None:
+            task = asyncio.create_task(self._settle_safely(incoming))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        self._channel = channel
+        try:
+            self._consumer_tag = await queue.consume(on_message)
+            await asyncio.Future()  # consume until cancelled
+        finally:
+            self._consumer_tag = None
+            self._channel = None
+            await channel.close()
+
+    async def is_consuming(self) -> bool:
+        """True when the broker is delivering this service's queue to us right now."""
+        channel, tag = self._channel, self._consumer_tag
+        if channel is None or tag is None or channel.is_closed or not self.bus.is_connected:
+            return False
+        try:
+            underlay = await asyncio.wait_for(channel.get_underlay_channel(), timeout=1)
+        except Exception:  # noqa: BLE001 - a channel that is being restored is not consuming
+            return False
+        return not underlay.is_closed and tag in underlay.consumers
+
+    async def _settle_safely(self, incoming: AbstractIncomingMessage) -> None:
+        try:
+            await self.handle(incoming)
+        except Exception as exc:  # noqa: BLE001
+            # Settling failed (the broker went away): the delivery is unacked, so the broker hands
+            # it out again once the channel is restored, and the inbox absorbs a repeat.
+            log.warning("could not settle %s: %s", incoming.message_id, type(exc).__name__)
 
     async def handle(self, incoming: AbstractIncomingMessage) -> None:
         """Handle one delivery and settle it (ack after success, retry, or dead-letter)."""
@@ -84,6 +127,9 @@ class Consumer:
         try:
             await self.process(envelope, message)
         except Exception as exc:
+            if is_infrastructure_error(exc):
+                await self._wait_out_outage(incoming, envelope, exc)
+                return
             attempt = int((incoming.headers or {}).get("x-attempt", 0)) + 1
             log.warning("handler for %s %s failed (attempt %s): %s", envelope.type, envelope.message_id, attempt,
                         type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
@@ -122,6 +168,16 @@ class Consumer:
         queue = ladder[min(attempt - 1, len(ladder) - 1)]
         await self._hand_over(incoming, queue, {"x-attempt": attempt})
 
+    async def _wait_out_outage(self, incoming: AbstractIncomingMessage, envelope: Envelope, exc: Exception) -> None:
+        """Send the message round a delay queue without counting an attempt (pauses grow to the
+        ladder's longest), so an outage of any length never makes it poison."""
+        assert self.names is not None
+        outages = int((incoming.headers or {}).get("x-infrastructure-retries", 0)) + 1
+        ladder = self.names.retries
+        log.warning("%s %s waits out an infrastructure failure (%s, retry %s)", envelope.type,
+                    envelope.message_id, type(exc).__name__, outages)
+        await self._hand_over(incoming, ladder[min(outages - 1, len(ladder) - 1)], {"x-infrastructure-retries": outages})
+
     async def _dead_letter(self, incoming: AbstractIncomingMessage, error: str) -> None:
         assert self.names is not None
         await self._hand_over(incoming, self.names.dead_letter, {"x-error": error, "x-dead-lettered-by": self.service})
@@ -140,5 +196,7 @@ class Consumer:
                 headers={**(incoming.headers or {}), **headers},
             ),
             routing_key=queue,
+            mandatory=True,  # our own queues exist; if one was deleted, keep the original unacked
+            timeout=10,
         )
         await incoming.ack()

@@ -1,34 +1,72 @@
 """The outbox relay: publishes committed outbox rows with publisher confirms, then marks them sent.
 
-Woken right after a commit that wrote messages, and polling as a safety net. Several replicas can
-run side by side: ``FOR UPDATE SKIP LOCKED`` gives each row to one relay at a time. A relay killed
-after publishing but before marking leaves the row pending; it is published again and the
-consumer's inbox absorbs the duplicate.
+Woken right after a commit that wrote messages, and polling as a safety net. No database
+transaction stays open while the relay waits for the broker: a relay *claims* a batch of pending
+rows with session-level advisory locks (taken in autocommit, so held by the connection, not by a
+transaction), publishes them, marks the confirmed ones in a short transaction of its own, and only
+then lets the locks go. Several replicas can run side by side: a row locked by one is skipped by
+the others, and a row is read again after its lock is taken, so one just marked by another relay
+is never sent twice. A relay killed after publishing but before marking leaves the row pending
+(its locks die with its connection); it is published again and the consumer's inbox absorbs the
+duplicate.
+
+A message the broker returns (no queue is bound for its type yet, e.g. before its consumer's
+first start) stays pending and is tried again later, with growing pauses, so it is delivered once
+the queue appears.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import zlib
 
-from sqlalchemy import select, update
+from sqlalchemy import text, update
 from sqlalchemy.sql import func
 
 from hotelmate_contracts import Envelope
 
 from ..db import Database
-from .bus import Bus
+from .bus import Bus, Unroutable
 from .tables import outbox
 
 log = logging.getLogger(__name__)
 
+# First half of the two-integer advisory lock key; the second half is the row id.
+LOCK_CLASS = zlib.crc32(b"hotelmate-outbox") & 0x7FFFFFFF
+
+CLAIM = text(
+    """
+    WITH candidates AS MATERIALIZED (
+        SELECT id FROM outbox
+        WHERE published_at IS NULL AND id <> ALL(CAST(:skip AS bigint[]))
+        ORDER BY id LIMIT :limit
+    )
+    SELECT id FROM candidates WHERE pg_try_advisory_lock(:lock_class, CAST(id & 2147483647 AS integer))
+    """
+)
+# Read after the locks are held: a row another relay marked meanwhile is left out.
+STILL_PENDING = text("SELECT id, envelope FROM outbox WHERE id = ANY(:ids) AND published_at IS NULL ORDER BY id")
+
 
 class OutboxRelay:
-    def __init__(self, db: Database, bus: Bus, *, poll_seconds: float = 1.0, batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 200,
+        unroutable_backoff: tuple[float, float] = (1.0, 60.0),
+    ) -> None:
         self.db = db
         self.bus = bus
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
+        self.unroutable_backoff = unroutable_backoff
+        # Returned rows rest here (id -> (next try, pause)) so they never hold up the rows behind them.
+        self._resting: dict[int, tuple[float, float]] = {}
 
     async def run(self) -> None:
         """Publish forever: after each wake-up, drain everything pending."""
@@ -41,27 +79,69 @@ class OutboxRelay:
             try:
                 while await self.publish_pending() == self.batch_size:
                     pass
-            except Exception:
-                log.exception("outbox relay failed; retrying in %ss", self.poll_seconds)
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any outage
+                log.warning("outbox relay paused (%s); retrying in %ss", type(exc).__name__, self.poll_seconds,
+                            exc_info=log.isEnabledFor(logging.DEBUG))
                 await asyncio.sleep(self.poll_seconds)
 
     async def publish_pending(self) -> int:
-        """Publish one batch of pending rows; returns how many were sent."""
-        async with self.db.sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(outbox.c.id, outbox.c.envelope)
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return 0
-            await asyncio.gather(*(self.bus.publish(Envelope.model_validate(r.envelope)) for r in rows))
-            await self.mark_published(session, [r.id for r in rows])
-        return len(rows)
+        """Claim, publish and mark one batch of pending rows; returns how many rows were claimed."""
+        now = time.monotonic()
+        self._forget_stale(now)
+        resting = [row_id for row_id, (retry_at, _) in self._resting.items() if retry_at > now]
+        async with self.db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                ids = (await conn.execute(CLAIM, {"skip": resting, "limit": self.batch_size,
+                                                  "lock_class": LOCK_CLASS})).scalars().all()
+                if not ids:
+                    return 0
+                rows = (await conn.execute(STILL_PENDING, {"ids": list(ids)})).all()
+                published = await self._publish(rows)
+                if published:
+                    await self.mark_published(published)
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+        return len(ids)
 
-    async def mark_published(self, session, ids: list[int]) -> None:
-        await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now()))
+    async def _publish(self, rows) -> list[int]:
+        """Publish ``rows`` concurrently; returns the ids the broker confirmed. A broker failure is
+        raised after the confirmed ids are returned to the caller's marking (the rest stay pending)."""
+        results = await asyncio.gather(
+            *(self.bus.publish(Envelope.model_validate(r.envelope)) for r in rows), return_exceptions=True
+        )
+        published: list[int] = []
+        failure: BaseException | None = None
+        for row, result in zip(rows, results):
+            if result is None:
+                published.append(row.id)
+                self._resting.pop(row.id, None)
+            elif isinstance(result, Unroutable):
+                self._rest(row.id, str(result))
+            else:
+                failure = result
+        if failure is not None and not published:
+            raise failure
+        if failure is not None:
+            log.warning("outbox relay: %s of %s messages not confirmed (%s)", len(rows) - len(published), len(rows),
+                        type(failure).__name__)
+        return published
+
+    def _forget_stale(self, now: float) -> None:
+        # A resting row another replica published is never claimed here again: drop it once its
+        # pause is long over, so the map holds only rows that are still being returned.
+        longest = self.unroutable_backoff[1]
+        for row_id in [r for r, (retry_at, _) in self._resting.items() if retry_at < now - 2 * longest]:
+            del self._resting[row_id]
+
+    def _rest(self, row_id: int, message_type: str) -> None:
+        first, longest = self.unroutable_backoff
+        _, pause = self._resting.get(row_id, (0.0, first / 2))
+        pause = min(pause * 2, longest)
+        self._resting[row_id] = (time.monotonic() + pause, pause)
+        log.warning("outbox row %s (%s) returned by the broker: no queue bound yet; retrying in %.0fs",
+                    row_id, message_type, pause)
+
+    async def mark_published(self, ids: list[int]) -> None:
+        async with self.db.sessions() as session, session.begin():
+            await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now()))

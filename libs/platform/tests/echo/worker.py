@@ -1,6 +1,7 @@
 """A tiny service built on the kit, run as a separate process by the messaging tests.
 
 ``python worker.py consumer``      consume test.ping; record each handled message in ``effects``
+                                   (``fail`` pings raise, unless ECHO_FAILURES_FIXED is set)
 ``python worker.py relay``         run an outbox relay until killed
 ``python worker.py crashing-relay`` publish one batch, then die before marking it sent
 """
@@ -23,7 +24,7 @@ SERVICE = os.environ.get("ECHO_SERVICE", "test0")
 
 
 async def record(uow, message: Ping, envelope) -> None:
-    if message.fail:
+    if message.fail and not os.environ.get("ECHO_FAILURES_FIXED"):
         raise RuntimeError(f"ping {message.n} always fails")
     await uow.session.execute(
         text("INSERT INTO effects (message_id, n) VALUES (:m, :n)"), {"m": envelope.message_id, "n": message.n}
@@ -31,7 +32,7 @@ async def record(uow, message: Ping, envelope) -> None:
 
 
 class CrashingRelay(OutboxRelay):
-    async def mark_published(self, session, ids):
+    async def mark_published(self, ids):
         os._exit(17)  # the crash the test is about: published, not yet marked
 
 

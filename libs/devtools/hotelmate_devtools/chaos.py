@@ -1,0 +1,200 @@
+"""Private servers for chaos tests: a RabbitMQ node and a PostgreSQL cluster of a test's own.
+
+The shared servers (5432, 5672) are used by everyone at once and must never be stopped. A test
+that restarts the broker or stops the database starts its own instance here, in a temporary
+directory, on free ports, and always removes it (``with private_rabbitmq() as broker: ...``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .system import free_port
+
+RABBITMQ_SBIN = next(iter(sorted(glob.glob("/usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin"))), "/usr/lib/rabbitmq/bin")
+POSTGRES_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), "/usr/lib/postgresql/bin")
+
+
+def rabbitmq_available() -> bool:
+    return Path(RABBITMQ_SBIN, "rabbitmq-server").exists()
+
+
+def postgres_available() -> bool:
+    return Path(POSTGRES_BIN, "initdb").exists()
+
+
+@dataclass
+class PrivateRabbitMQ:
+    """A RabbitMQ node of one test: ``stop_app``/``start_app`` restart it like an operator would."""
+
+    node: str
+    port: int
+    dist_port: int
+    home: Path
+
+    @property
+    def amqp_url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "HOME": str(self.home),  # the Erlang cookie lives here, shared by server and CLI
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.home / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.home / "log"),
+            "RABBITMQ_PID_FILE": str(self.home / "pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.home / "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": str(self.home / "rabbitmq"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.home / "advanced.config"),
+        }
+
+    def ctl(self, *args: str, timeout: float = 120) -> str:
+        """Run ``rabbitmqctl -n <node> args``; raises with the output when it fails."""
+        result = subprocess.run(
+            [f"{RABBITMQ_SBIN}/rabbitmqctl", "-n", self.node, *args],
+            env=self.env(), capture_output=True, text=True, timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def start(self) -> None:
+        (self.home / "enabled_plugins").write_text("[].\n")  # no management plugin: no clash on 15672
+        subprocess.run([f"{RABBITMQ_SBIN}/rabbitmq-server", "-detached"], env=self.env(), check=True, timeout=60)
+        self._await_startup()
+
+    def _await_startup(self, timeout: float = 120) -> None:
+        # ``-detached`` returns before the node is known to epmd, and await_startup fails at once on
+        # a node it cannot reach: ask again until the node answers.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.ctl("await_startup", "--timeout", str(int(timeout)), timeout=timeout + 30)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def stop_app(self) -> None:
+        self.ctl("stop_app")
+
+    def start_app(self) -> None:
+        self.ctl("start_app")
+        self._await_startup()
+
+    def consumers(self, queue: str) -> int:
+        """How many consumers the broker counts on ``queue`` (0 when it does not exist)."""
+        for line in self.ctl("list_queues", "name", "consumers", "--no-table-headers", "--quiet").splitlines():
+            name, _, count = line.rpartition("\t")
+            if name == queue:
+                return int(count)
+        return 0
+
+    def shutdown(self) -> None:
+        """Stop the whole node (the Erlang VM too); never raises."""
+        try:
+            self.ctl("shutdown", timeout=60)
+        except Exception:  # noqa: BLE001 - fall back to the pid file
+            pid_file = self.home / "pid"
+            if pid_file.exists():
+                try:
+                    os.kill(int(pid_file.read_text().strip()), 9)
+                except (ValueError, OSError):
+                    pass
+
+
+@contextmanager
+def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
+    """A fresh RabbitMQ node in a temporary directory; shut down and removed on exit."""
+    home = Path(tempfile.mkdtemp(prefix="hmt-rabbitmq-"))
+    broker = PrivateRabbitMQ(node=f"hmt-chaos-{secrets.token_hex(4)}@localhost", port=free_port(), dist_port=free_port(),
+                             home=home)
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.shutdown()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of one test, trust authentication, listening on 127.0.0.1:<port>."""
+
+    port: int
+    home: Path
+
+    @property
+    def url(self) -> str:
+        """The server URL in the form ``HOTELMATE_POSTGRES_URL`` takes (no database)."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def _run(self, *args: str, timeout: float = 120) -> None:
+        result = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **self._as_owner())
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {result.stdout}{result.stderr}")
+
+    def _as_owner(self) -> dict:
+        # PostgreSQL refuses to run as root: run it as the owner of the data directory.
+        if os.geteuid() == 0:
+            return {"user": "postgres"}
+        return {}
+
+    def start(self) -> None:
+        self._run(f"{POSTGRES_BIN}/pg_ctl", "-D", str(self.home / "data"), "-l", str(self.home / "log"),
+                  "-o", f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off", "-w", "start")
+
+    def stop(self) -> None:
+        self._run(f"{POSTGRES_BIN}/pg_ctl", "-D", str(self.home / "data"), "-m", "fast", "-w", "stop")
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.home, "postgres", "postgres")
+        self._run(f"{POSTGRES_BIN}/initdb", "-D", str(self.home / "data"), "-U", "postgres", "--auth=trust",
+                  "--no-sync")
+
+    def is_running(self) -> bool:
+        return (self.home / "data" / "postmaster.pid").exists()
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A fresh PostgreSQL cluster in a temporary directory; stopped and removed on exit."""
+    home = Path(tempfile.mkdtemp(prefix="hmt-postgres-"))
+    cluster = PrivatePostgres(port=free_port(), home=home)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        try:
+            if cluster.is_running():
+                cluster.stop()
+        except Exception:  # noqa: BLE001 - the directory goes anyway
+            pass
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def wait_for(check, timeout: float = 30.0, interval: float = 0.1):
+    """Poll ``check()`` until it returns something true or ``timeout`` passes; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)

@@ -1,0 +1,28 @@
+"""Fixtures of the messaging tests: the echo database and its workers.
+
+``echo_url`` here is a database on the module's private PostgreSQL cluster; a module that uses the
+shared server defines its own ``echo_url``."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from hotelmate_platform.db import Database, prepare_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
+from harness import ECHO  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def echo_url(private_database) -> str:
+    url = f"{private_database.url}/echo"
+    prepare_database(url, ECHO / "migrations")
+    return url
+
+
+@pytest.fixture
+async def db(echo_url):
+    database = Database(echo_url, pool_size=2, max_overflow=2)
+    yield database
+    await database.dispose()

@@ -1,0 +1,87 @@
+"""The dead-letter tool on the real broker (this run's namespace): list, show with guest tokens
+masked, and replay back to the service's queue with the attempt count reset."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from hotelmate_contracts import Envelope
+from hotelmate_platform.dlq import DeadLetters
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
+from harness import Workers, echo_env, effects, wait_until  # noqa: E402
+from messages import Ping  # noqa: E402
+
+SERVICE = "test2"
+SECRET = "gt_" + uuid.uuid4().hex
+
+
+@pytest.fixture
+def spawn(echo_url, platform_settings):
+    workers = Workers(echo_env(echo_url, platform_settings.amqp_url, platform_settings.bus_namespace,
+                               ECHO_SERVICE=SERVICE))
+    yield workers
+    workers.stop()
+
+
+def dlq_cli(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "hotelmate_platform.dlq", *args], capture_output=True, text=True,
+                            timeout=60, env=os.environ)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+async def publish_failing_ping(platform_settings, n: int) -> None:
+    # The guest token travels as a field this build of the consumer does not know (it is ignored).
+    body = Envelope(type=Ping.TYPE, payload={"n": n, "fail": True, "guest_token": SECRET}).model_dump_json()
+    connection = await aio_pika.connect(platform_settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(f"{platform_settings.bus_namespace}.bus",
+                                                  aio_pika.ExchangeType.TOPIC, durable=True)
+        await exchange.publish(aio_pika.Message(body=body.encode(), message_id=str(uuid.uuid4()), type=Ping.TYPE,
+                                                delivery_mode=aio_pika.DeliveryMode.PERSISTENT), Ping.TYPE)
+
+
+async def test_list_show_and_replay_dead_letters(db, spawn, platform_settings):
+    tool = DeadLetters(platform_settings.amqp_url, platform_settings.bus_namespace)
+    failing = spawn("consumer")
+    await publish_failing_ping(platform_settings, 7001)
+
+    async def one_dead_letter():
+        return (await tool.counts([SERVICE]))[SERVICE] == 1
+
+    assert await wait_until(one_dead_letter, timeout=30), failing.output()
+    listed = await asyncio.to_thread(dlq_cli, "list", SERVICE)
+    assert f"{tool.queue(SERVICE)}\t1" in listed
+
+    shown = await asyncio.to_thread(dlq_cli, "show", SERVICE)
+    assert SECRET not in shown
+    item = json.loads(shown.splitlines()[0])
+    assert item["body"]["payload"]["guest_token"] == "***"
+    assert item["body"]["payload"]["n"] == 7001 and "always fails" in item["error"]
+    assert (await tool.counts([SERVICE]))[SERVICE] == 1, "show leaves the dead letters where they are"
+
+    failing.stop()  # the bug is fixed and deployed: the next consumer handles the message
+    replayed = await asyncio.to_thread(dlq_cli, "replay", SERVICE)
+    assert "replayed 1 message" in replayed
+    assert (await tool.counts([SERVICE]))[SERVICE] == 0
+    async with await aio_pika.connect(platform_settings.amqp_url) as connection:
+        channel = await connection.channel()
+        main = await channel.declare_queue(tool.main_queue(SERVICE), passive=True)
+        message = await wait_until(lambda: main.get(no_ack=False, fail=False), timeout=10)
+        assert message is not None and "x-attempt" not in (message.headers or {}), "the attempt count starts afresh"
+        await message.nack(requeue=True)
+    spawn("consumer", ECHO_FAILURES_FIXED="1")
+    assert await wait_until(lambda: _handled(db, 7001), timeout=30)
+
+
+async def _handled(db, n) -> bool:
+    return await effects(db, [n]) == {n: 1}

@@ -1,0 +1,57 @@
+"""Chaos: the whole system (every service a process, through the gateway) on a PRIVATE RabbitMQ
+node that is restarted in the middle of the sagas. Every booking still reaches CONFIRMED, no
+message is left in a dead-letter queue, and every outbox drains.
+
+Short by design (it runs in ``make test``); ``make reliability`` runs the chaos folder alone."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chaos_support import NAMES, SAGA_TIMEOUT, assert_quiet, open_desk  # noqa: E402
+from booking_flow import Desk, Guest  # noqa: E402  (chaos_support put tests/e2e on the path)
+
+HOTEL = "chaos-paris"
+
+
+@pytest.fixture(scope="module")
+def system(system_factory, private_broker):
+    started = system_factory(NAMES, env={
+        "HOTELMATE_AMQP_URL": private_broker.amqp_url, "HOTELMATE_SWEEP_SECONDS": "0.5",
+        "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
+    yield started
+    started.stop()
+
+
+async def to_confirmed(http, desk: Desk, guest: Guest) -> str:
+    """Drive one booking from its request to CONFIRMED; returns the status it ends in."""
+    view = await guest.wait_for("PENDING_PAYMENT", checkout=True, timeout=SAGA_TIMEOUT)
+    await guest.pay(view["payment"]["checkout_url"])
+    await guest.wait_for("PENDING_APPROVAL", timeout=SAGA_TIMEOUT)
+    answer = await desk.act(HOTEL, guest.booking_id, "approve")
+    assert answer.status_code == 202, answer.text
+    return (await guest.wait_for("CONFIRMED", timeout=SAGA_TIMEOUT))["status"]
+
+
+async def test_every_booking_is_confirmed_across_a_broker_restart(http, system, private_broker, platform_settings):
+    desk = await open_desk(http, HOTEL)
+
+    before = [Guest(http, HOTEL) for _ in range(4)]
+    for guest in before:
+        await guest.book()
+    sagas = [asyncio.create_task(to_confirmed(http, desk, guest)) for guest in before]
+    await before[0].wait_for("PENDING_PAYMENT", checkout=True, timeout=SAGA_TIMEOUT)
+
+    await asyncio.to_thread(private_broker.stop_app)
+    during = [Guest(http, HOTEL) for _ in range(2)]
+    for guest in during:  # booking creation does not need the broker: the request is accepted
+        await guest.book()
+    await asyncio.to_thread(private_broker.start_app)
+    sagas += [asyncio.create_task(to_confirmed(http, desk, guest)) for guest in during]
+
+    assert await asyncio.gather(*sagas) == ["CONFIRMED"] * 6
+
+    await assert_quiet(platform_settings, private_broker.amqp_url)
