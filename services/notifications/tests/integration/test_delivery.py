@@ -105,7 +105,9 @@ async def test_an_email_left_sending_by_a_dead_sender_goes_out_again_with_the_sa
     async with running_app(fast_settings(smtp_server.port, mail_lease_seconds=0.5)) as (app, _):
         bid = new_booking_id()
         await bus.publish(status_changed(bid, "CONFIRMED", from_status="PENDING_APPROVAL"))
-        assert await wait_until(lambda: smtp_server.mailbox.for_booking(bid))
+        # The mailbox has it before the 250 reply: wait for the SENT mark, or the UPDATE below races
+        # it and the sender's mark wins.
+        assert await wait_until(lambda: _with_status(app, bid, "SENT"))
         # What a crash between the SMTP server's 250 and the SENT mark leaves behind.
         async with app.state.runtime.db.sessions() as session, session.begin():
             await session.execute(text("UPDATE deliveries SET status = 'SENDING', lease_until = now() "
