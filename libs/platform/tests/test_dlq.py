@@ -31,6 +31,17 @@ def spawn(echo_url, platform_settings):
     workers.stop()
 
 
+FULL = "test3"  # the full-DLQ test's own queues, so the two tests never see each other's dead letters
+
+
+@pytest.fixture
+def spawn_full(echo_url, platform_settings):
+    workers = Workers(echo_env(echo_url, platform_settings.amqp_url, platform_settings.bus_namespace,
+                               ECHO_SERVICE=FULL))
+    yield workers
+    workers.stop()
+
+
 def dlq_cli(*args: str) -> str:
     result = subprocess.run([sys.executable, "-m", "hotelmate_platform.dlq", *args], capture_output=True, text=True,
                             timeout=60, env=os.environ)
@@ -85,3 +96,51 @@ async def test_list_show_and_replay_dead_letters(db, spawn, platform_settings):
 
 async def _handled(db, n) -> bool:
     return await effects(db, [n]) == {n: 1}
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=60)
+
+
+async def test_a_full_dead_letter_queue_keeps_the_message_and_takes_it_once_there_is_room(db, spawn_full, platform_settings):
+    """Operators bound dead-letter queues with a reject-publish policy (README): a refused hand-over
+    must neither lose the message nor leave it stuck unacknowledged at the consumer."""
+    tool = DeadLetters(platform_settings.amqp_url, platform_settings.bus_namespace)
+    policy = f"{platform_settings.bus_namespace}-full-dlq"
+    pattern = "^" + tool.queue(FULL).replace(".", "\\.") + "$"
+    consumer = spawn_full("consumer")  # declares the queues before the policy applies to them
+    await asyncio.to_thread(_rabbitmqctl, "set_policy", policy, pattern,
+                            '{"max-length":0,"overflow":"reject-publish"}', "--apply-to", "queues")
+    try:
+        await _fill(platform_settings, tool.queue(FULL))  # a quorum queue refuses once over its limit
+        await publish_failing_ping(platform_settings, 7002)
+
+        async def refused_and_given_back():
+            return (await tool.counts([FULL]))[FULL] == 1 and "could not settle" in consumer.output()
+
+        assert await wait_until(refused_and_given_back, timeout=30), consumer.output()
+        # The operator makes room (takes the old dead letter out): the message, given back to its
+        # queue, now reaches the dead-letter queue.
+        await _take_one(platform_settings, tool.queue(FULL))
+        assert await wait_until(lambda: _dead_letters(tool, 1), timeout=30), consumer.output()
+        shown = json.loads((await asyncio.to_thread(dlq_cli, "show", FULL)).splitlines()[0])
+        assert shown["body"]["payload"]["n"] == 7002
+    finally:
+        await asyncio.to_thread(_rabbitmqctl, "clear_policy", policy)
+
+
+async def _take_one(platform_settings, queue: str) -> None:
+    async with await aio_pika.connect(platform_settings.amqp_url) as connection:
+        channel = await connection.channel()
+        message = await (await channel.declare_queue(queue, passive=True)).get(no_ack=False)
+        await message.ack()
+
+
+async def _fill(platform_settings, queue: str) -> None:
+    async with await aio_pika.connect(platform_settings.amqp_url) as connection:
+        channel = await connection.channel()
+        await channel.default_exchange.publish(aio_pika.Message(b"{}", delivery_mode=aio_pika.DeliveryMode.PERSISTENT), queue)
+
+
+async def _dead_letters(tool, expected: int) -> bool:
+    return (await tool.counts([FULL]))[FULL] == expected

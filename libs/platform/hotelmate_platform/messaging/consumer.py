@@ -109,9 +109,17 @@ class Consumer:
         try:
             await self.handle(incoming)
         except Exception as exc:  # noqa: BLE001
-            # Settling failed (the broker went away): the delivery is unacked, so the broker hands
-            # it out again once the channel is restored, and the inbox absorbs a repeat.
+            # Settling failed. If the broker went away, the delivery is unacked and is handed out again
+            # once the channel is restored (the inbox absorbs a repeat). If the broker refused the
+            # hand-over (a full, bounded dead-letter queue), give the delivery back after the ladder's
+            # longest pause: left unacked on a live channel it would never come back.
             log.warning("could not settle %s: %s", incoming.message_id, type(exc).__name__)
+            await asyncio.sleep(self.retry_delays_ms[-1] / 1000 if self.retry_delays_ms else 1.0)
+            try:
+                await incoming.nack(requeue=True)
+            except Exception as again:  # noqa: BLE001 - its channel is gone: redelivered on restore
+                log.info("delivery %s left to the broker's redelivery (%s)", incoming.message_id,
+                         type(again).__name__)
 
     async def handle(self, incoming: AbstractIncomingMessage) -> None:
         """Handle one delivery and settle it (ack after success, retry, or dead-letter)."""
