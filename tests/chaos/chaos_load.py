@@ -170,8 +170,9 @@ def table(rows: list[Row]) -> str:
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for row in rows:
         states = ", ".join(f"{status} {count}" for status, count in sorted(row.end_states.items()))
-        lines.append(" | ".join([row.scenario, str(row.attempted), str(row.create_retries), states, "; ".join(row.faults),
-                                 str(row.violations), str(row.dead_letters)]))
+        cells = [row.scenario, row.attempted, row.create_retries, states, "; ".join(row.faults), row.violations,
+                 row.dead_letters]
+        lines.append(" | ".join(map(str, cells)))
     lines.append("")
     for name, r in rates(rows).items():
         lines.append(f"{name}: {r['rate']} % ({r['ok']}/{r['total']}), target >= {r['target']} %"

@@ -5,11 +5,13 @@ The whole system runs as processes on a PRIVATE RabbitMQ node and a PRIVATE Post
 each scenario guests book, pay through the Stripe emulator and are approved, through the gateway,
 while one fault is injected: the broker restarted, the database server stopped for 35 s, each
 service SIGKILLed and restarted, a second replica of every service, the Stripe API answering 503
-for 30 s (shortened from "several minutes" so that the run stays under ten minutes), inventory
+for 30 s (shortened from "several minutes" so that the run stays short;
+``HOTELMATE_RELIABILITY_STRIPE_OUTAGE_SECONDS=300`` gives the full length), inventory
 SIGSTOPped past its holds' expiry while the desk approves. Then the scenario waits for quiet (every
 booking CONFIRMED, every webhook the emulator sent processed), runs the invariant checker
 (``python -m hotelmate_devtools.invariants``) and counts dead letters. Each scenario fills a row of
-the chaos table, printed (and written to ``reliability.json``) at the end with the success rates."""
+the chaos table, printed (and written to ``reliability.json``) at the end with the success rates.
+``HOTELMATE_RELIABILITY_SCALE=N`` runs N times as many guests per scenario."""
 
 import asyncio
 import os
@@ -33,8 +35,10 @@ from booking_flow import Desk, check_invariants  # noqa: E402  (chaos_support pu
 from chaos_load import ROWS, Load, Row, rates, until  # noqa: E402
 
 DATABASE_OUTAGE_SECONDS = 35  # the issue asks for 30-45 s
-STRIPE_OUTAGE_SECONDS = 30  # the issue asks for several minutes: shortened, see the docstring
-BROKER_RESTART_GUESTS = 8
+# The issue asks for several minutes: shortened (see the docstring); set it to 300 for the full length.
+STRIPE_OUTAGE_SECONDS = float(os.environ.get("HOTELMATE_RELIABILITY_STRIPE_OUTAGE_SECONDS", "30"))
+# Guests per scenario are multiplied by this (and arrive that much faster): 3 triples the load.
+SCALE = int(os.environ.get("HOTELMATE_RELIABILITY_SCALE", "1"))
 LOGIN: dict[str, str] = {}  # the gateway rate-limits logins: one token for the module
 
 
@@ -111,6 +115,11 @@ class Scenario:
     async def __aexit__(self, *exc) -> None:
         return None
 
+    async def flow(self, clients: list[httpx.AsyncClient], guests: int, **options) -> Load:
+        """The scenario's hotel, opened with a room for every guest (and two spare), and its load."""
+        desk = await open_hotel(clients[0], self.hotel, guests + 2)
+        return Load(clients, desk, self.hotel, self.row, **options)
+
     def fault(self, what: str) -> None:
         self.row.faults.append(what)
 
@@ -150,35 +159,37 @@ def scenario(system, stripe, settings, private_env):
 
 async def test_broker_restart(http, scenario, private_broker):
     async with scenario("broker restart") as s:
-        load = Load([http], await open_hotel(http, s.hotel, 12), s.hotel, s.row).start(BROKER_RESTART_GUESTS)
-        await until(lambda: s.row.created >= 2, what="two bookings created")
+        guests = 8 * SCALE
+        load = (await s.flow([http], guests)).start(guests, spacing=1 / SCALE)
+        await until(lambda: s.row.created >= 2 * SCALE, what="bookings created")
         began = time.monotonic()
         await asyncio.to_thread(private_broker.stop_app)
-        await until(lambda: s.row.attempted >= 5, what="guests booking while the broker is away")
+        await until(lambda: s.row.attempted >= 5 * SCALE, what="guests booking while the broker is away")
         await asyncio.to_thread(private_broker.start_app)
         s.fault(f"RabbitMQ stop_app/start_app ({time.monotonic() - began:.0f} s down)")
-        await s.settle(load, BROKER_RESTART_GUESTS)
+        await s.settle(load, guests)
 
 
 async def test_database_outage(http, scenario, private_database):
     async with scenario("database outage") as s:
-        load = Load([http], await open_hotel(http, s.hotel, 12), s.hotel, s.row).start(8, spacing=2)
-        await until(lambda: s.row.created >= 2, what="two bookings created")
+        guests = 8 * SCALE
+        load = (await s.flow([http], guests)).start(guests, spacing=2 / SCALE)
+        await until(lambda: s.row.created >= 2 * SCALE, what="bookings created")
         await asyncio.to_thread(private_database.stop)
         try:
             await asyncio.sleep(DATABASE_OUTAGE_SECONDS)  # the fault's own length
         finally:
             await asyncio.to_thread(private_database.start)
         s.fault(f"PostgreSQL server stopped {DATABASE_OUTAGE_SECONDS} s")
-        await s.settle(load, 8)
+        await s.settle(load, guests)
 
 
 async def test_each_service_killed_and_restarted(http, scenario, system):
     async with scenario("SIGKILL each service") as s:
-        guests = 3 * len(SERVICES)
-        load = Load([http], await open_hotel(http, s.hotel, guests + 2), s.hotel, s.row).start(guests, spacing=1.5)
+        guests = 3 * len(SERVICES) * SCALE
+        load = (await s.flow([http], guests)).start(guests, spacing=1.5 / SCALE)
         for n, service in enumerate(SERVICES):
-            await until(lambda: s.row.attempted >= 2 + 3 * n, what=f"guests before {service} is killed")
+            await until(lambda: s.row.attempted >= (2 + 3 * n) * SCALE, what=f"guests before {service} is killed")
             began = time.monotonic()
             system.processes[service].kill()
             await asyncio.to_thread(system.restart, service, timeout=120)
@@ -195,15 +206,18 @@ async def test_two_replicas_of_every_service(http, scenario, system):
             s.fault("second replica of inventory, booking, payments, notifications and gateway; "
                     "guests alternate gateways")
             async with httpx.AsyncClient(base_url=replicas.layout.url("gateway"), timeout=30) as second:
-                load = Load([http, second], await open_hotel(http, s.hotel, 14), s.hotel, s.row).start(12, spacing=0.5)
-                await s.settle(load, 12)
+                guests = 12 * SCALE
+                load = (await s.flow([http, second], guests)).start(guests, spacing=0.5 / SCALE)
+                await s.settle(load, guests)
         finally:
             await asyncio.to_thread(replicas.stop)
 
 
 async def test_stripe_answers_503(http, scenario, stripe):
     async with scenario("Stripe 503") as s:
-        load = Load([http], await open_hotel(http, s.hotel, 10), s.hotel, s.row, timeout=300).start(8, spacing=2)
+        guests = 8 * SCALE
+        flow = await s.flow([http], guests, timeout=STRIPE_OUTAGE_SECONDS + 270)
+        load = flow.start(guests, spacing=STRIPE_OUTAGE_SECONDS / 15 / SCALE)
         await until(lambda: s.row.created >= 1, what="a booking created")
         added = await stripe.post("/_emulator/faults", json={"status": 503, "path_prefix": "/v1", "times": 10**9})
         assert added.status_code == 201, added.text
@@ -211,31 +225,32 @@ async def test_stripe_answers_503(http, scenario, stripe):
             await asyncio.sleep(STRIPE_OUTAGE_SECONDS)  # the fault's own length
         finally:
             (await stripe.delete("/_emulator/faults")).raise_for_status()
-        s.fault(f"Stripe API answers 503 to every call for {STRIPE_OUTAGE_SECONDS} s")
-        await s.settle(load, 8)
+        s.fault(f"Stripe API answers 503 to every call for {STRIPE_OUTAGE_SECONDS:.0f} s")
+        await s.settle(load, guests)
 
 
 async def test_inventory_stopped_past_the_hold_expiry_while_staff_approve(http, scenario, system, settings):
     async with scenario("SIGSTOP inventory") as s:
-        approvals = asyncio.Event()
-        flow = Load([http], await open_hotel(http, s.hotel, 8), s.hotel, s.row, approvals=approvals)
-        load = flow.start(6, spacing=0.5)
-        await until(lambda: s.row.payments_ok == 6, what="six bookings awaiting approval")
+        approvals, guests = asyncio.Event(), 6 * SCALE
+        flow = await s.flow([http], guests, approvals=approvals)
+        load = flow.start(guests, spacing=0.5 / SCALE)
+        await until(lambda: s.row.payments_ok == guests, what="every booking awaiting approval")
         inventory = system.processes["inventory"].popen.pid
         os.killpg(inventory, signal.SIGSTOP)
         try:
             approvals.set()
-            await until(lambda: flow.approved == 6, what="six approvals answered")
+            await until(lambda: flow.approved == guests, what="every approval answered")
             # The hours past the approval deadline and the hold margin, compressed: half the holds
             # lapse while inventory sleeps, so their CommitHold finds a lapsed hold when it wakes up.
             lapsed = await lapse_holds(settings, [guest.booking_id for guest in flow.guests[::2]])
         finally:
             os.killpg(inventory, signal.SIGCONT)
-        s.fault(f"inventory SIGSTOPped during 6 approvals, {lapsed} of the 6 holds lapsed meanwhile, then SIGCONT")
+        s.fault(f"inventory SIGSTOPped during {guests} approvals, {lapsed} of the {guests} holds lapsed meanwhile, "
+                "then SIGCONT")
         # Inventory's sweeper may expire a lapsed hold before its CommitHold is read (it usually does):
         # then the approval is refused and the card voided (rooms before money), never captured
         # without a room. The holds still valid are committed: CONFIRMED.
-        await s.settle(load, 6, frozenset({"CONFIRMED", "UNAVAILABLE"}))
+        await s.settle(load, guests, frozenset({"CONFIRMED", "UNAVAILABLE"}))
 
 
 async def lapse_holds(settings: PlatformSettings, booking_ids: list[str]) -> int:
