@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .faults import is_infrastructure_error
+from .faults import MAYBE_INFRASTRUCTURE, is_infrastructure_error
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, exc.detail if isinstance(exc.detail, str) else None,
                                 headers=getattr(exc, "headers", None), instance=request.url.path)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         if is_infrastructure_error(exc):
             # The database (or broker) is away: nothing was done, and the client may try again.
@@ -98,3 +97,10 @@ def install_problem_handlers(app: FastAPI) -> None:
                                     instance=request.url.path)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "An unexpected error occurred.", instance=request.url.path)
+
+    # Handlers of specific classes answer and are done; the catch-all ``Exception`` one runs in
+    # Starlette's outermost middleware, which raises the error again after answering, and uvicorn
+    # then closes the connection under the gateway's pooled client (a spurious 502 on its next use).
+    for error in MAYBE_INFRASTRUCTURE:
+        app.add_exception_handler(error, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)
