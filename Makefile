@@ -20,10 +20,11 @@ test: install
 	$(BIN)/python -m hotelmate_devtools preflight || echo "hotelmate: local servers unreachable; tests will use testcontainers (Docker)"
 	$(BIN)/python -m pytest
 
-# Chaos: private RabbitMQ/PostgreSQL instances stopped and restarted under the messaging kit and the
-# whole system (the short versions also run in `make test`).
+# Chaos: private RabbitMQ/PostgreSQL instances stopped and restarted under the messaging kit, then the
+# whole system under load through each long scenario (about 10 minutes); prints the chaos table and
+# writes reliability.json. The short versions (tests/chaos/test_*.py) run in `make test`.
 reliability: install
-	HOTELMATE_CHAOS_FULL=1 $(BIN)/python -m pytest tests/chaos libs/platform/tests/test_reliability.py
+	$(BIN)/python -m pytest libs/platform/tests/test_reliability.py tests/chaos/reliability_scenarios.py
 
 # The whole system under load at 1, 10, 50 and 100 clients, then an open loop (about 3 minutes).
 bench: install

@@ -70,14 +70,20 @@ class Guest:
     def today(self) -> date:
         return datetime.now(ZoneInfo(self.tz)).date()
 
-    async def book(self, *, days_ahead: int = 0, nights: int = 2) -> float:
+    async def request(self, *, days_ahead: int = 0, nights: int = 2) -> httpx.Response:
+        """POST the booking request once; on 202 the guest keeps its booking id and token."""
         check_in = self.today() + timedelta(days=days_ahead)
         answer = await self.client.post(f"/api/v1/hotels/{self.hotel}/bookings", json={
             "room_type": "DBL", "check_in": check_in.isoformat(),
             "check_out": (check_in + timedelta(days=nights)).isoformat(), "adults": 2, "children": 0,
             "booker": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test"}})
+        if answer.status_code == 202:
+            self.booking_id, self.token = answer.json()["booking_id"], answer.json()["guest_token"]
+        return answer
+
+    async def book(self, *, days_ahead: int = 0, nights: int = 2) -> float:
+        answer = await self.request(days_ahead=days_ahead, nights=nights)
         assert answer.status_code == 202, answer.text
-        self.booking_id, self.token = answer.json()["booking_id"], answer.json()["guest_token"]
         return time.perf_counter()
 
     async def view(self) -> dict:
@@ -140,11 +146,13 @@ class PaymentsOnTheBus:
         await self.connection.close()
 
 
-async def check_invariants(system, hotels: list[str], *, quiet_within: float = 30) -> tuple[int, str]:
+async def check_invariants(system, hotels: list[str], *, quiet_within: float = 30,
+                           env: dict[str, str] | None = None) -> tuple[int, str]:
     """``python -m hotelmate_devtools.invariants`` on ``hotels``, run until it passes or
-    ``quiet_within`` seconds have gone (the last messages may still be settling); (exit code, output)."""
+    ``quiet_within`` seconds have gone (the last messages may still be settling); (exit code, output).
+    ``env``: settings of the checker's own (a private database or broker, say)."""
     import sys
-    env = {**os.environ, "HOTELMATE_STRIPE_API_BASE": system.layout.url("stripe-emulator")}
+    env = {**os.environ, **(env or {}), "HOTELMATE_STRIPE_API_BASE": system.layout.url("stripe-emulator")}
     args = ["--grace-seconds", "1", *[a for hotel in hotels for a in ("--hotel", hotel)]]
     deadline = time.monotonic() + quiet_within
     while True:

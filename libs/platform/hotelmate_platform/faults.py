@@ -32,6 +32,10 @@ def _broker_errors() -> tuple[type[BaseException], ...]:
 
 _BROKER = _broker_errors()
 
+# Every class whose instances may be infrastructure errors (``is_infrastructure_error`` decides).
+MAYBE_INFRASTRUCTURE: tuple[type[BaseException], ...] = (
+    sa_exc.DBAPIError, sa_exc.TimeoutError, sa_exc.DisconnectionError, OSError) + _BROKER
+
 
 def is_infrastructure_error(exc: BaseException) -> bool:
     """True when ``exc`` (or the exception it was raised ``from``) means a server did not answer.

@@ -55,3 +55,16 @@ def create_messaging_tables(op) -> None:
 def drop_messaging_tables(op) -> None:
     op.drop_table("inbox")
     op.drop_table("outbox")
+
+
+def create_retention_indexes(op) -> None:
+    """Indexes for retention's scans (``published_at``/``processed_at`` older than the cutoff), so a
+    round with nothing to prune reads an index, not the whole outbox and inbox."""
+    op.create_index("outbox_published_at", "outbox", ["published_at"],
+                    postgresql_where=sa.text("published_at IS NOT NULL"))
+    op.create_index("inbox_processed_at", "inbox", ["processed_at"])
+
+
+def drop_retention_indexes(op) -> None:
+    op.drop_index("inbox_processed_at", table_name="inbox")
+    op.drop_index("outbox_published_at", table_name="outbox")

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .faults import MAYBE_INFRASTRUCTURE, is_infrastructure_error
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -63,6 +65,9 @@ def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+OUTAGE_RETRY_AFTER_SECONDS = 5  # like the gateway's answer for an unreachable service
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error of ``app`` answers ``application/problem+json``."""
 
@@ -81,7 +86,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, exc.detail if isinstance(exc.detail, str) else None,
                                 headers=getattr(exc, "headers", None), instance=request.url.path)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
+        if is_infrastructure_error(exc):
+            # The database (or broker) is away: nothing was done, and the client may try again.
+            log.warning("infrastructure unavailable on %s %s: %s", request.method, request.url.path,
+                        type(exc).__name__)
+            return problem_response(503, "A server this service needs is unavailable; retry after the time "
+                                    "given in Retry-After.", code="service-unavailable",
+                                    headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+                                    instance=request.url.path)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "An unexpected error occurred.", instance=request.url.path)
+
+    # Handlers of specific classes answer and are done; the catch-all ``Exception`` one runs in
+    # Starlette's outermost middleware, which raises the error again after answering, and uvicorn
+    # then closes the connection under the gateway's pooled client (a spurious 502 on its next use).
+    for error in MAYBE_INFRASTRUCTURE:
+        app.add_exception_handler(error, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)
