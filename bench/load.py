@@ -14,7 +14,12 @@ leg (POST -> PENDING_PAYMENT, card -> PENDING_APPROVAL, approve -> CONFIRMED), e
 share of each process and the load average. At the end it checks the invariants: both reconcile
 commands exit 0 and no night is over capacity.
 
-Run: ``.venv/bin/python bench/load.py [--clients 1,10,50,100] [--seconds 24] [--rate 10] [--json out.json]``
+* burst (``--burst 300``, first, on the idle system): that many guests POST a booking at the same instant,
+  each from its own address, retrying ``429``/``503`` after ``Retry-After`` with the same Idempotency-Key
+  (tests/e2e/burst_flow.py, shared with bench/burst.py and the e2e test): p50/p95/p99 of the POST answer,
+  creation success at the first try and after retries, and how long the saga backlog took to drain.
+
+Run: ``.venv/bin/python bench/load.py [--clients 1,10,50,100] [--seconds 24] [--rate 10] [--burst 300] [--json out.json]``
 """
 
 from __future__ import annotations
@@ -37,9 +42,12 @@ from hotelmate_devtools.system import Layout, System, bench_environment
 PID = os.getpid()
 bench_environment("hmload")
 os.environ.setdefault("HOTELMATE_JWT_TTL_SECONDS", "86400")  # one staff login for the whole run
+os.environ.setdefault("HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR", "true")  # a burst's guests each have an address
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
 
 import aiohttp  # noqa: E402
 import psutil  # noqa: E402
+from burst_flow import Watcher, burst, report  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
@@ -256,6 +264,34 @@ async def open_loop(client: Client, rate: float, seconds: float, cpu: CpuMeter) 
     return summary(rec, elapsed, CpuMeter.used(before, cpu.sample()), "saga")
 
 
+async def burst_phase(system: System, guests: int, cpu: CpuMeter) -> dict:
+    """``guests`` simultaneous POSTs, well-behaved retries, then the wait until the backlog drained."""
+    watcher = Watcher()
+    await watcher.start()
+    try:
+        before = cpu.sample()
+        result = await burst(system.layout.url("gateway"), HOTEL, datetime.now(ZoneInfo(TZ)).date(), range(guests))
+        report(f"burst of {guests} POSTs (loadavg {Path('/proc/loadavg').read_text().split()[0]})", result)
+        settled, empty = await watcher.drained(result.booking_ids())
+        used = CpuMeter.used(before, cpu.sample())
+    finally:
+        await watcher.connection.close()
+    ms = {f"p{q}_ms": round(percentile(result.answer_seconds(), q) * 1000, 1) for q in (50, 95, 99)}
+    first = {f"p{q}_ms": round(percentile(result.answer_seconds(first_only=True), q) * 1000, 1) for q in (50, 95, 99)}
+    out = {"guests": guests, "loadavg": Path("/proc/loadavg").read_text().split()[:3], "post_answer": ms,
+           "post_answer_first_try": first, "answers": dict(result.statuses()),
+           "accepted_first_try": result.first_try_accepted(), "accepted_after_retries": result.finally_accepted(),
+           "distinct_bookings": len(result.booking_ids()), "misbehaving_answers": len(result.misbehaving()),
+           "all_pending_payment_seconds": round(settled - result.began, 1),
+           "queues_empty_seconds": round(empty - result.began, 1),
+           "cpu_ms_per_booking": {name: round(1000 * s / guests, 1) for name, s in used.items()}}
+    print(f"  drained: every booking PENDING_PAYMENT {out['all_pending_payment_seconds']} s after the burst, "
+          f"queues empty {out['queues_empty_seconds']} s after it")
+    print("  cpu ms per booking (creation saga): " + ", ".join(
+        f"{k} {v}" for k, v in sorted(out["cpu_ms_per_booking"].items(), key=lambda kv: -kv[1])), flush=True)
+    return out
+
+
 async def open_hotel(http: aiohttp.ClientSession) -> dict[str, str]:
     async with http.post("/api/v1/auth/token", json={"email": os.environ["HOTELMATE_ADMIN_EMAIL"],
                                                       "password": os.environ["HOTELMATE_ADMIN_PASSWORD"]}) as answer:
@@ -327,6 +363,8 @@ async def bench(system: System, args) -> dict:
         cpu = CpuMeter(system)
         await closed_loop(client, client.saga, 2, 3, cpu, "saga")  # warm-up: every path once, pools filled
         await closed_loop(client, client.availability, 4, 2, cpu, "availability")
+        if args.burst:
+            results["burst"] = await burst_phase(system, args.burst, cpu)
         phase = args.seconds / 4
         for n in args.clients:
             level = {"availability": await closed_loop(client, client.availability, n, phase, cpu, "availability"),
@@ -355,6 +393,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=24, help="length of each level (all three phases)")
     parser.add_argument("--rate", type=float, default=0, help="then an open loop at this many new bookings/s")
     parser.add_argument("--open-seconds", type=float, default=20)
+    parser.add_argument("--burst", type=int, default=0, help="first, this many simultaneous POSTs (issue 18)")
     parser.add_argument("--json", default="", help="write the figures here")
     parser.add_argument("--logs", default="", help="write each process's last log lines into this folder")
     args = parser.parse_args()

@@ -1,5 +1,5 @@
-"""Many guests booking one hotel at the same instant, as well-behaved clients (used by test_burst.py
-and bench/burst.py).
+"""Many guests booking one hotel at the same instant, as well-behaved clients (used by test_burst.py,
+bench/burst.py and ``bench/load.py --burst``), and how their answers and the backlog's drain are reported.
 
 Each guest comes from its own address (``X-Forwarded-For``; the gateway must trust it) so the
 gateway's per-address public limit applies per guest, as it would on the internet. A guest keeps
@@ -21,7 +21,12 @@ from datetime import date, timedelta
 
 import httpx
 
+from hotelmate_devtools.cleanup import percentile
+from hotelmate_devtools.system import SERVICES
+from hotelmate_platform.settings import PlatformSettings
+
 RETRYABLE = (429, 503)
+SETTLED = {"PENDING_PAYMENT", "UNAVAILABLE"}  # where a booking's creation saga stops without the guest
 
 
 @dataclass
@@ -166,3 +171,70 @@ async def count_by_status(client: httpx.AsyncClient, hotel: str, staff_headers: 
         cursor = page.get("next_cursor")
         if not cursor:
             return counts
+
+
+class Watcher:
+    """Hears booking.status_changed on the bus (no load on the services) and reads queue depths."""
+
+    def __init__(self) -> None:
+        self.settled: dict[str, float] = {}
+        self.deepest: dict[str, int] = {}
+
+    async def start(self) -> None:
+        import aio_pika
+        settings = PlatformSettings()
+        self.namespace = settings.bus_namespace
+        self.connection = await aio_pika.connect_robust(settings.amqp_url)
+        channel = await self.connection.channel()
+        exchange = await channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(exchange, routing_key="booking.status_changed")
+        await queue.consume(self._received, no_ack=True)
+
+    async def _received(self, message) -> None:
+        from hotelmate_contracts import Envelope
+        payload = Envelope.model_validate_json(message.body).payload
+        if payload["to_status"] in SETTLED:
+            self.settled.setdefault(payload["booking_id"], time.perf_counter())
+
+    async def queued(self) -> int:
+        """Messages waiting in the services' queues (the deepest seen per service is kept)."""
+        total = 0
+        channel = await self.connection.channel()
+        for service in SERVICES:
+            queue = await channel.declare_queue(f"{self.namespace}.{service}", passive=True)
+            depth = queue.declaration_result.message_count
+            self.deepest[service] = max(self.deepest.get(service, 0), depth)
+            total += depth
+        await channel.close()
+        return total
+
+    async def drained(self, booking_ids: set[str], timeout: float = 900) -> tuple[float, float]:
+        """When every booking settled, and when the queues were first seen empty after that."""
+        deadline = time.perf_counter() + timeout
+        while not booking_ids <= self.settled.keys():
+            await self.queued()
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{len(booking_ids - self.settled.keys())} bookings never settled")
+            await asyncio.sleep(0.2)
+        settled = max(self.settled[b] for b in booking_ids)
+        while await self.queued() and time.perf_counter() < deadline:
+            await asyncio.sleep(0.2)
+        deepest, self.deepest = self.deepest, {}
+        print(f"  deepest queues while draining: {deepest}")
+        return settled, time.perf_counter()
+
+
+def report(label: str, result: Burst) -> None:
+    def ms(q: int, first_only: bool = False) -> str:
+        return f"{percentile(result.answer_seconds(first_only=first_only), q) * 1000:7.0f}"
+
+    answers = dict(sorted(result.statuses().items()))
+    print(f"{label}: {len(result.outcomes)} guests, answered in {result.ended - result.began:5.1f} s")
+    print(f"  POST answer (every try)  p50 {ms(50)} ms  p95 {ms(95)} ms  p99 {ms(99)} ms   answers {answers}")
+    print(f"  POST answer (first try)  p50 {ms(50, True)} ms  p95 {ms(95, True)} ms  p99 {ms(99, True)} ms")
+    print(f"  accepted: first try {result.first_try_accepted():7.2%}   after retries {result.finally_accepted():7.2%}"
+          f"   distinct bookings {len(result.booking_ids())}")
+    bad = result.misbehaving()
+    if bad:
+        print(f"  answers a client may not get: {len(bad)} ({sorted({a.status for a in bad})})")
