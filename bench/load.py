@@ -9,6 +9,9 @@ raises the gateway's rate limits, opens one hotel of 5 room types x 20 rooms, th
   service offers it, else polling every 50 ms);
 * open loop (``--rate 10``): a new saga starts every 1/rate seconds, whatever the answers' speed.
 
+Clients behave as the burst's guests do: a refusal with ``Retry-After`` (429/503, admission control)
+is retried after it (a booking POST keeps its Idempotency-Key) and counted as refused, not as an error.
+
 For each level it prints (and writes as JSON) throughput and p50/p95/p99 per operation and per saga
 leg (POST -> PENDING_PAYMENT, card -> PENDING_APPROVAL, approve -> CONFIRMED), errors by kind, the CPU
 share of each process and the load average. At the end it checks the invariants: both reconcile
@@ -71,6 +74,7 @@ class Recorder:
         self.ops: dict[str, list[float]] = defaultdict(list)
         self.legs: dict[str, list[float]] = defaultdict(list)
         self.errors: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # 429/503 + Retry-After, retried as told (not errors)
         self.sagas = 0
 
     def op(self, name: str, seconds: float) -> None:
@@ -95,15 +99,22 @@ class Client:
         self.today = datetime.now(ZoneInfo(TZ)).date()
 
     async def call(self, rec: Recorder, op: str, method: str, url: str, *, expect=(200,), **kwargs) -> dict:
-        began = time.perf_counter()
-        try:
-            async with self.http.request(method, url, **kwargs) as answer:
-                body = await answer.read()
-                status = answer.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            rec.error(f"{op}: {type(exc).__name__}")
-            raise Failed(op) from None
-        rec.op(op, time.perf_counter() - began)
+        """One operation; a refusal with Retry-After (admission control) is retried after it, as a
+        well-behaved client does, and counted apart from errors."""
+        while True:
+            began = time.perf_counter()
+            try:
+                async with self.http.request(method, url, **kwargs) as answer:
+                    body = await answer.read()
+                    status, retry_after = answer.status, answer.headers.get("Retry-After")
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                rec.error(f"{op}: {type(exc).__name__}")
+                raise Failed(op) from None
+            rec.op(op, time.perf_counter() - began)
+            if status not in (429, 503) or not retry_after:
+                break
+            rec.refused[f"{op}: HTTP {status}"] += 1
+            await asyncio.sleep(float(retry_after) * (1 + random.random() / 2))
         if status not in expect:
             rec.error(f"{op}: HTTP {status}")
             raise Failed(op)
@@ -128,7 +139,9 @@ class Client:
         """Request, pay, approve; each leg timed until the guest sees the next status."""
         check_in, check_out = self.stay(rng, rng.randint(1, 3))
         began = time.perf_counter()
-        placed = await self.call(rec, "POST booking", "POST", f"/api/v1/hotels/{HOTEL}/bookings", expect=(202,), json={
+        key = {"Idempotency-Key": f"load-{rng.getrandbits(64):016x}-{time.monotonic_ns()}"}  # retried as one booking
+        placed = await self.call(rec, "POST booking", "POST", f"/api/v1/hotels/{HOTEL}/bookings", expect=(202,),
+                                 headers=key, json={
             "room_type": rng.choice(ROOM_TYPES), "check_in": check_in.isoformat(), "check_out": check_out.isoformat(),
             "adults": 2, "children": 0,
             "booker": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test"}})
@@ -198,7 +211,7 @@ def summary(rec: Recorder, seconds: float, cpu: dict[str, float], unit: str) -> 
     out = {"seconds": round(seconds, 1), "loadavg": Path("/proc/loadavg").read_text().split()[:3],
            "operations": {name: stats(xs) for name, xs in sorted(rec.ops.items())},
            "saga_legs": {name: stats(xs) for name, xs in rec.legs.items()},
-           "errors": dict(rec.errors),
+           "errors": dict(rec.errors), "refused_and_retried": dict(rec.refused),
            "cpu_percent_of_one_core": {name: round(100 * used / seconds, 1) for name, used in cpu.items()},
            f"cpu_ms_per_{unit}": {name: round(1000 * used / units, 2) for name, used in cpu.items()} if units else {}}
     if rec.sagas:
@@ -216,6 +229,8 @@ def table(label: str, result: dict) -> str:
         lines.append(f"  full sagas (CONFIRMED)       {result['sagas_per_second']:8.2f}/s")
     for kind, n in result["errors"].items():
         lines.append(f"  error: {kind} x{n}")
+    for kind, n in result.get("refused_and_retried", {}).items():
+        lines.append(f"  refused with Retry-After, retried: {kind} x{n}")
     cpu = ", ".join(f"{k} {v}%" for k, v in sorted(result["cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1]))
     lines.append(f"  cpu (% of one core): {cpu}")
     per = next((k for k in result if k.startswith("cpu_ms_per_")), "")
