@@ -28,7 +28,7 @@ reliability: install
 
 # The whole system under load at 1, 10, 50 and 100 clients, then an open loop (about 3 minutes).
 bench: install
-	$(BIN)/python bench/load.py --clients 1,10,50,100 --seconds 24 --rate 10 --json load.json
+	$(BIN)/python bench/load.py --clients 1,10,50,100 --seconds 24 --rate 10 --burst 300 --json load.json
 
 # Each part on its own (gateway overhead, availability, saga, webhooks, messaging latency).
 bench-parts: install

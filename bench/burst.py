@@ -24,7 +24,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,82 +39,14 @@ for name, value in {"DB_PREFIX": f"{RUN}_", "BUS_NAMESPACE": RUN, "ADMIN_EMAIL":
 
 import httpx  # noqa: E402
 from booking_flow import Desk  # noqa: E402
-from burst_flow import Burst, burst  # noqa: E402
+from burst_flow import Watcher, burst, report  # noqa: E402
 
-from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
-from hotelmate_devtools.system import SERVICES, Layout, System  # noqa: E402
+from hotelmate_devtools.cleanup import remove_run  # noqa: E402
+from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 
 HOTEL = "burst-hotel"
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
-SETTLED = {"PENDING_PAYMENT", "UNAVAILABLE"}  # where a booking's creation saga stops without the guest
-
-
-class Watcher:
-    """Hears booking.status_changed on the bus (no load on the services) and reads queue depths."""
-
-    def __init__(self) -> None:
-        self.settled: dict[str, float] = {}
-        self.deepest: dict[str, int] = {}
-
-    async def start(self) -> None:
-        import aio_pika
-        settings = PlatformSettings()
-        self.namespace = settings.bus_namespace
-        self.connection = await aio_pika.connect_robust(settings.amqp_url)
-        channel = await self.connection.channel()
-        exchange = await channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key="booking.status_changed")
-        await queue.consume(self._received, no_ack=True)
-
-    async def _received(self, message) -> None:
-        from hotelmate_contracts import Envelope
-        payload = Envelope.model_validate_json(message.body).payload
-        if payload["to_status"] in SETTLED:
-            self.settled.setdefault(payload["booking_id"], time.perf_counter())
-
-    async def queued(self) -> int:
-        """Messages waiting in the services' queues (the deepest seen per service is kept)."""
-        total = 0
-        channel = await self.connection.channel()
-        for service in SERVICES:
-            queue = await channel.declare_queue(f"{self.namespace}.{service}", passive=True)
-            depth = queue.declaration_result.message_count
-            self.deepest[service] = max(self.deepest.get(service, 0), depth)
-            total += depth
-        await channel.close()
-        return total
-
-    async def drained(self, booking_ids: set[str], timeout: float = 900) -> tuple[float, float]:
-        """When every booking settled, and when the queues were first seen empty after that."""
-        deadline = time.perf_counter() + timeout
-        while not booking_ids <= self.settled.keys():
-            await self.queued()
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"{len(booking_ids - self.settled.keys())} bookings never settled")
-            await asyncio.sleep(0.2)
-        settled = max(self.settled[b] for b in booking_ids)
-        while await self.queued() and time.perf_counter() < deadline:
-            await asyncio.sleep(0.2)
-        deepest, self.deepest = self.deepest, {}
-        print(f"  deepest queues while draining: {deepest}")
-        return settled, time.perf_counter()
-
-
-def report(label: str, result: Burst) -> None:
-    def ms(q: int, first_only: bool = False) -> str:
-        return f"{percentile(result.answer_seconds(first_only=first_only), q) * 1000:7.0f}"
-
-    answers = dict(sorted(result.statuses().items()))
-    print(f"{label}: {len(result.outcomes)} guests, answered in {result.ended - result.began:5.1f} s")
-    print(f"  POST answer (every try)  p50 {ms(50)} ms  p95 {ms(95)} ms  p99 {ms(99)} ms   answers {answers}")
-    print(f"  POST answer (first try)  p50 {ms(50, True)} ms  p95 {ms(95, True)} ms  p99 {ms(99, True)} ms")
-    print(f"  accepted: first try {result.first_try_accepted():7.2%}   after retries {result.finally_accepted():7.2%}"
-          f"   distinct bookings {len(result.booking_ids())}")
-    bad = result.misbehaving()
-    if bad:
-        print(f"  answers a client may not get: {len(bad)} ({sorted({a.status for a in bad})})")
 
 
 def profile(system: System, services: list[str], seconds: int) -> list[subprocess.Popen]:

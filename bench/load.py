@@ -9,12 +9,20 @@ raises the gateway's rate limits, opens one hotel of 5 room types x 20 rooms, th
   service offers it, else polling every 50 ms);
 * open loop (``--rate 10``): a new saga starts every 1/rate seconds, whatever the answers' speed.
 
+Clients behave as the burst's guests do: a refusal with ``Retry-After`` (429/503, admission control)
+is retried after it (a booking POST keeps its Idempotency-Key) and counted as refused, not as an error.
+
 For each level it prints (and writes as JSON) throughput and p50/p95/p99 per operation and per saga
 leg (POST -> PENDING_PAYMENT, card -> PENDING_APPROVAL, approve -> CONFIRMED), errors by kind, the CPU
 share of each process and the load average. At the end it checks the invariants: both reconcile
 commands exit 0 and no night is over capacity.
 
-Run: ``.venv/bin/python bench/load.py [--clients 1,10,50,100] [--seconds 24] [--rate 10] [--json out.json]``
+* burst (``--burst 300``, first, on the idle system): that many guests POST a booking at the same instant,
+  each from its own address, retrying ``429``/``503`` after ``Retry-After`` with the same Idempotency-Key
+  (tests/e2e/burst_flow.py, shared with bench/burst.py and the e2e test): p50/p95/p99 of the POST answer,
+  creation success at the first try and after retries, and how long the saga backlog took to drain.
+
+Run: ``.venv/bin/python bench/load.py [--clients 1,10,50,100] [--seconds 24] [--rate 10] [--burst 300] [--json out.json]``
 """
 
 from __future__ import annotations
@@ -37,9 +45,12 @@ from hotelmate_devtools.system import Layout, System, bench_environment
 PID = os.getpid()
 bench_environment("hmload")
 os.environ.setdefault("HOTELMATE_JWT_TTL_SECONDS", "86400")  # one staff login for the whole run
+os.environ.setdefault("HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR", "true")  # a burst's guests each have an address
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
 
 import aiohttp  # noqa: E402
 import psutil  # noqa: E402
+from burst_flow import Watcher, burst, report  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
@@ -63,6 +74,7 @@ class Recorder:
         self.ops: dict[str, list[float]] = defaultdict(list)
         self.legs: dict[str, list[float]] = defaultdict(list)
         self.errors: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # 429/503 + Retry-After, retried as told (not errors)
         self.sagas = 0
 
     def op(self, name: str, seconds: float) -> None:
@@ -87,15 +99,22 @@ class Client:
         self.today = datetime.now(ZoneInfo(TZ)).date()
 
     async def call(self, rec: Recorder, op: str, method: str, url: str, *, expect=(200,), **kwargs) -> dict:
-        began = time.perf_counter()
-        try:
-            async with self.http.request(method, url, **kwargs) as answer:
-                body = await answer.read()
-                status = answer.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            rec.error(f"{op}: {type(exc).__name__}")
-            raise Failed(op) from None
-        rec.op(op, time.perf_counter() - began)
+        """One operation; a refusal with Retry-After (admission control) is retried after it, as a
+        well-behaved client does, and counted apart from errors."""
+        while True:
+            began = time.perf_counter()
+            try:
+                async with self.http.request(method, url, **kwargs) as answer:
+                    body = await answer.read()
+                    status, retry_after = answer.status, answer.headers.get("Retry-After")
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                rec.error(f"{op}: {type(exc).__name__}")
+                raise Failed(op) from None
+            rec.op(op, time.perf_counter() - began)
+            if status not in (429, 503) or not retry_after:
+                break
+            rec.refused[f"{op}: HTTP {status}"] += 1
+            await asyncio.sleep(float(retry_after) * (1 + random.random() / 2))
         if status not in expect:
             rec.error(f"{op}: HTTP {status}")
             raise Failed(op)
@@ -120,7 +139,9 @@ class Client:
         """Request, pay, approve; each leg timed until the guest sees the next status."""
         check_in, check_out = self.stay(rng, rng.randint(1, 3))
         began = time.perf_counter()
-        placed = await self.call(rec, "POST booking", "POST", f"/api/v1/hotels/{HOTEL}/bookings", expect=(202,), json={
+        key = {"Idempotency-Key": f"load-{rng.getrandbits(64):016x}-{time.monotonic_ns()}"}  # retried as one booking
+        placed = await self.call(rec, "POST booking", "POST", f"/api/v1/hotels/{HOTEL}/bookings", expect=(202,),
+                                 headers=key, json={
             "room_type": rng.choice(ROOM_TYPES), "check_in": check_in.isoformat(), "check_out": check_out.isoformat(),
             "adults": 2, "children": 0,
             "booker": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test"}})
@@ -190,7 +211,7 @@ def summary(rec: Recorder, seconds: float, cpu: dict[str, float], unit: str) -> 
     out = {"seconds": round(seconds, 1), "loadavg": Path("/proc/loadavg").read_text().split()[:3],
            "operations": {name: stats(xs) for name, xs in sorted(rec.ops.items())},
            "saga_legs": {name: stats(xs) for name, xs in rec.legs.items()},
-           "errors": dict(rec.errors),
+           "errors": dict(rec.errors), "refused_and_retried": dict(rec.refused),
            "cpu_percent_of_one_core": {name: round(100 * used / seconds, 1) for name, used in cpu.items()},
            f"cpu_ms_per_{unit}": {name: round(1000 * used / units, 2) for name, used in cpu.items()} if units else {}}
     if rec.sagas:
@@ -208,6 +229,8 @@ def table(label: str, result: dict) -> str:
         lines.append(f"  full sagas (CONFIRMED)       {result['sagas_per_second']:8.2f}/s")
     for kind, n in result["errors"].items():
         lines.append(f"  error: {kind} x{n}")
+    for kind, n in result.get("refused_and_retried", {}).items():
+        lines.append(f"  refused with Retry-After, retried: {kind} x{n}")
     cpu = ", ".join(f"{k} {v}%" for k, v in sorted(result["cpu_percent_of_one_core"].items(), key=lambda kv: -kv[1]))
     lines.append(f"  cpu (% of one core): {cpu}")
     per = next((k for k in result if k.startswith("cpu_ms_per_")), "")
@@ -254,6 +277,34 @@ async def open_loop(client: Client, rate: float, seconds: float, cpu: CpuMeter) 
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - began
     return summary(rec, elapsed, CpuMeter.used(before, cpu.sample()), "saga")
+
+
+async def burst_phase(system: System, guests: int, cpu: CpuMeter) -> dict:
+    """``guests`` simultaneous POSTs, well-behaved retries, then the wait until the backlog drained."""
+    watcher = Watcher()
+    await watcher.start()
+    try:
+        before = cpu.sample()
+        result = await burst(system.layout.url("gateway"), HOTEL, datetime.now(ZoneInfo(TZ)).date(), range(guests))
+        report(f"burst of {guests} POSTs (loadavg {Path('/proc/loadavg').read_text().split()[0]})", result)
+        settled, empty = await watcher.drained(result.booking_ids())
+        used = CpuMeter.used(before, cpu.sample())
+    finally:
+        await watcher.connection.close()
+    ms = {f"p{q}_ms": round(percentile(result.answer_seconds(), q) * 1000, 1) for q in (50, 95, 99)}
+    first = {f"p{q}_ms": round(percentile(result.answer_seconds(first_only=True), q) * 1000, 1) for q in (50, 95, 99)}
+    out = {"guests": guests, "loadavg": Path("/proc/loadavg").read_text().split()[:3], "post_answer": ms,
+           "post_answer_first_try": first, "answers": dict(result.statuses()),
+           "accepted_first_try": result.first_try_accepted(), "accepted_after_retries": result.finally_accepted(),
+           "distinct_bookings": len(result.booking_ids()), "misbehaving_answers": len(result.misbehaving()),
+           "all_pending_payment_seconds": round(settled - result.began, 1),
+           "queues_empty_seconds": round(empty - result.began, 1),
+           "cpu_ms_per_booking": {name: round(1000 * s / guests, 1) for name, s in used.items()}}
+    print(f"  drained: every booking PENDING_PAYMENT {out['all_pending_payment_seconds']} s after the burst, "
+          f"queues empty {out['queues_empty_seconds']} s after it")
+    print("  cpu ms per booking (creation saga): " + ", ".join(
+        f"{k} {v}" for k, v in sorted(out["cpu_ms_per_booking"].items(), key=lambda kv: -kv[1])), flush=True)
+    return out
 
 
 async def open_hotel(http: aiohttp.ClientSession) -> dict[str, str]:
@@ -327,6 +378,8 @@ async def bench(system: System, args) -> dict:
         cpu = CpuMeter(system)
         await closed_loop(client, client.saga, 2, 3, cpu, "saga")  # warm-up: every path once, pools filled
         await closed_loop(client, client.availability, 4, 2, cpu, "availability")
+        if args.burst:
+            results["burst"] = await burst_phase(system, args.burst, cpu)
         phase = args.seconds / 4
         for n in args.clients:
             level = {"availability": await closed_loop(client, client.availability, n, phase, cpu, "availability"),
@@ -355,6 +408,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=24, help="length of each level (all three phases)")
     parser.add_argument("--rate", type=float, default=0, help="then an open loop at this many new bookings/s")
     parser.add_argument("--open-seconds", type=float, default=20)
+    parser.add_argument("--burst", type=int, default=0, help="first, this many simultaneous POSTs (issue 18)")
     parser.add_argument("--json", default="", help="write the figures here")
     parser.add_argument("--logs", default="", help="write each process's last log lines into this folder")
     args = parser.parse_args()

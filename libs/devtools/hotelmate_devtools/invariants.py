@@ -121,14 +121,17 @@ async def booking_violations(booking: Database, inventory: Database, payments: D
 
 
 async def stripe_violations(payments: Database, grace: float, hotels: list[str] | None) -> list[Violation]:
-    from payments.adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, build_client
+    from payments.adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable
     from payments.reconcile import find_drift
     from payments.settings import PaymentsSettings
 
+    stripe_api = StripeApi.from_settings(PaymentsSettings())
     try:
-        drifts = await find_drift(payments, StripeApi(build_client(PaymentsSettings())), grace, hotels)
+        drifts = await find_drift(payments, stripe_api, grace, hotels)
     except (StripeUnavailable, StripeRefused) as exc:
         raise Unreachable(f"Stripe: {exc}") from None
+    finally:
+        await stripe_api.close()
     return [Violation("stripe", d.booking_id, d.problem) for d in drifts]
 
 

@@ -38,6 +38,13 @@ class Database:
         self.reads = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
                                         expire_on_commit=False)
         self.outbox_signal = asyncio.Event()
+        self._signals: dict[str, asyncio.Event] = {}
+
+    def signal(self, name: str) -> asyncio.Event:
+        """This process's wake-up event ``name`` (e.g. a worker's "work is due"): set after a commit
+        that called :meth:`UnitOfWork.wake` with it, so the worker starts at once instead of at its
+        next poll. Only a hint: the work itself is found in the database, the poll stays as a net."""
+        return self._signals.setdefault(name, asyncio.Event())
 
     def unit_of_work(self, *, correlation_id: str | None = None, causation_id: uuid.UUID | None = None) -> "UnitOfWork":
         return UnitOfWork(self, correlation_id=correlation_id, causation_id=causation_id)
@@ -64,6 +71,7 @@ class UnitOfWork:
         self.causation_id = causation_id
         self.session: AsyncSession
         self._pending: list[Envelope] = []
+        self._wake: set[str] = set()
         self._done = False
 
     async def __aenter__(self) -> "UnitOfWork":
@@ -91,6 +99,10 @@ class UnitOfWork:
         self._pending.append(envelope)
         return envelope
 
+    def wake(self, signal: str) -> None:
+        """Set the database's ``signal`` once this transaction has committed (never on a rollback)."""
+        self._wake.add(signal)
+
     async def commit(self) -> None:
         from .messaging.outbox import write_outbox
 
@@ -100,11 +112,15 @@ class UnitOfWork:
         self._done = True
         if self._pending:
             self.db.outbox_signal.set()
+        for name in self._wake:
+            self.db.signal(name).set()
         self._pending = []
+        self._wake = set()
 
     async def rollback(self) -> None:
         await self.session.rollback()
         self._pending = []
+        self._wake = set()
         self._done = True
 
 
@@ -130,11 +146,16 @@ def ensure_database(url: str) -> bool:
     return True
 
 
-async def listen(url: str, channel: str, on_notify: Callable[[str], None]) -> None:
+async def listen(url: str, channel: str, on_notify: Callable[[str], None],
+                 on_listening: Callable[[], None] | None = None) -> None:
     """Call ``on_notify(payload)`` for each PostgreSQL NOTIFY on ``channel``, until cancelled or the
-    connection fails (run it under :func:`hotelmate_platform.tasks.supervise`, which starts it again)."""
+    connection fails (run it under :func:`hotelmate_platform.tasks.supervise`, which starts it again).
+    ``on_listening()`` is called once LISTEN is in place: notifications sent while no connection
+    listened are lost, so that is when a listener re-reads what it watches."""
     async with await psycopg.AsyncConnection.connect(_libpq_url(url), autocommit=True, connect_timeout=5) as conn:
         await conn.execute(f'LISTEN "{channel}"')
+        if on_listening is not None:
+            on_listening()
         async for notification in conn.notifies():
             on_notify(notification.payload)
 

@@ -56,7 +56,7 @@ class ServiceSettings(PlatformSettings):
     # Admission control (hotelmate_platform.admission): HTTP requests handled at once, how long one
     # over the limit may wait for a slot, how many may wait, and the Retry-After of a refusal.
     http_max_in_flight: int = 24
-    http_queue_seconds: float = 2.0
+    http_queue_seconds: float = 0.25
     http_max_waiting: int = 400
     http_retry_after_seconds: float = 1.0
     # Retention (hotelmate_platform.retention): how often old rows are pruned, how many per

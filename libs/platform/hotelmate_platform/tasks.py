@@ -19,11 +19,20 @@ async def supervise(name: str, run: Callable[[], Awaitable[None]], *, restart_de
         await asyncio.sleep(restart_delay)
 
 
-async def every(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
-    """Call ``step`` every ``seconds`` (a sweeper); errors are logged and the next round still runs."""
+async def every(seconds: float, step: Callable[[], Awaitable[object]], *, wake: asyncio.Event | None = None) -> None:
+    """Call ``step`` every ``seconds`` (a sweeper); errors are logged and the next round still runs.
+    With ``wake`` (e.g. :meth:`Database.signal`), a round also starts as soon as it is set."""
     while True:
+        if wake is not None:
+            wake.clear()  # before the step: work committed while it runs starts the next round
         try:
             await step()
         except Exception:
             log.exception("periodic step %s failed", getattr(step, "__name__", step))
-        await asyncio.sleep(seconds)
+        if wake is None:
+            await asyncio.sleep(seconds)
+            continue
+        try:
+            await asyncio.wait_for(wake.wait(), seconds)
+        except TimeoutError:
+            pass

@@ -11,6 +11,7 @@ from hotelmate_platform.retention import Rule, start_retention
 from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
+from .adapters.repository import DELIVERIES_DUE
 from .adapters.smtp import SmtpMailer
 from .api.staff import router as staff_router
 from .handlers import HANDLERS
@@ -33,7 +34,8 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
     async def start_sender(runtime: Runtime) -> None:
         sender = Sender(runtime.db, settings, SmtpMailer(settings).send)
         runtime.extras["sender"] = sender
-        runtime.start("mail-sender", lambda: every(settings.mail_poll_seconds, sender.send_due))
+        runtime.start("mail-sender", lambda: every(settings.mail_poll_seconds, sender.send_due,
+                                                   wake=runtime.db.signal(DELIVERIES_DUE)))
         await start_retention(runtime, [sent_bodies_rule(settings)])
 
     return create_service_app(settings, migrations_dir=MIGRATIONS, routers=[staff_router], handlers=HANDLERS,

@@ -36,6 +36,7 @@ async def record_emails(uow: UnitOfWork, message: Message, envelope: Envelope) -
             # The driver's error would quote the SQL parameters, a body with a portal link among them.
             raise DeliveryNotRecorded(f"{email.template}: {type(exc).__name__}") from None
         if written:
+            uow.wake(repository.DELIVERIES_DUE)
             log.info("booking %s: %s email queued (%s)", message.booking_id, email.template, email.audience)
 
 

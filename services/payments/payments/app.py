@@ -5,7 +5,7 @@ from pathlib import Path
 from hotelmate_platform.retention import start_retention
 from hotelmate_platform.service import Runtime, create_service_app
 
-from .adapters.stripe_api import StripeApi, build_client
+from .adapters.stripe_api import StripeApi
 from .api import internal, webhooks as webhook_api
 from .handlers import HANDLERS
 from .operations import OperationWorker
@@ -18,7 +18,7 @@ settings = PaymentsSettings()
 
 async def start_workers(runtime: Runtime) -> None:
     """The operation worker (Stripe calls for saga commands) and the stored-event processor."""
-    stripe_api = StripeApi(build_client(runtime.settings))
+    stripe_api = StripeApi.from_settings(runtime.settings)
     operations = OperationWorker(runtime.db, stripe_api, runtime.settings)
     events = EventProcessor(runtime.db, stripe_api, runtime.settings)
     runtime.extras.update(stripe_api=stripe_api, operation_worker=operations, event_processor=events,

@@ -27,6 +27,7 @@ async def request_checkout(uow: UnitOfWork, msg: RequestCheckout, envelope: Enve
         log.info("checkout for %s already requested", msg.booking_id)
         return
     await repo.add_operation(uow.session, msg.booking_id, "checkout", "CHECKOUT")
+    uow.wake(repo.OPERATIONS_DUE)
 
 
 async def capture_payment(uow: UnitOfWork, msg: CapturePayment, envelope: Envelope) -> None:
@@ -36,6 +37,7 @@ async def capture_payment(uow: UnitOfWork, msg: CapturePayment, envelope: Envelo
     # One capture operation per booking, whatever the number of CapturePayment messages; a new
     # command after a failure tries again with the same idempotency key (Stripe replays a final no).
     await repo.add_operation(uow.session, msg.booking_id, "capture", "CAPTURE", retry_failed=True)
+    uow.wake(repo.OPERATIONS_DUE)
 
 
 async def void_payment(uow: UnitOfWork, msg: VoidPayment, envelope: Envelope) -> None:
@@ -53,6 +55,7 @@ async def void_payment(uow: UnitOfWork, msg: VoidPayment, envelope: Envelope) ->
     # Closed from now on: an authorisation that shows up later is voided, never announced.
     await repo.update_payment(uow.session, msg.booking_id, closed=True, close_reason=row["close_reason"] or msg.reason)
     await repo.arm_void(uow.session, msg.booking_id, msg.reason)
+    uow.wake(repo.OPERATIONS_DUE)
 
 
 async def refund_payment(uow: UnitOfWork, msg: RefundPayment, envelope: Envelope) -> None:
@@ -67,6 +70,7 @@ async def refund_payment(uow: UnitOfWork, msg: RefundPayment, envelope: Envelope
     # The command's message id makes the key: a redelivery is the same refund, a new command a new one.
     await repo.add_operation(uow.session, msg.booking_id, f"refund:{envelope.message_id.hex[:16]}", "REFUND",
                              amount_minor=amount, reason=msg.reason)
+    uow.wake(repo.OPERATIONS_DUE)
 
 
 HANDLERS = {

@@ -38,9 +38,16 @@ class OperationWorker:
         return len(ops)
 
     async def run_forever(self) -> None:
+        """Run due operations; when none are left, sleep until a commit adds one (or the poll, for
+        postponed retries and other replicas' leases)."""
+        due = self.db.signal(repo.OPERATIONS_DUE)
         while True:
+            due.clear()  # before claiming: an operation committed while we claim wakes the next round
             if not await self.run_once():
-                await asyncio.sleep(self.settings.payments_worker_poll_seconds)
+                try:
+                    await asyncio.wait_for(due.wait(), self.settings.payments_worker_poll_seconds)
+                except TimeoutError:
+                    pass
 
     async def run(self, op: dict) -> None:
         try:
@@ -89,8 +96,9 @@ class OperationWorker:
             await repo.finish_operation(uow.session, op["id"], "DONE")
 
     async def _load(self, booking_id: str) -> dict:
-        async with self.db.unit_of_work() as uow:
-            return await repo.get_payment(uow.session, booking_id)
+        # One statement, no lock (the record step locks and re-reads): no transaction around it.
+        async with self.db.reads() as session:
+            return await repo.get_payment(session, booking_id)
 
     # --- checkout ---------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from hotelmate_platform.db import Database
 
-from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, build_client
+from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable
 from .domain.model import MONEY_TAKEN, Status, short_ref
 from .settings import PaymentsSettings
 
@@ -88,12 +88,14 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = PaymentsSettings()
     db = Database(settings.database, pool_size=2, max_overflow=0)
+    stripe_api = StripeApi.from_settings(settings)
     try:
-        drift = await find_drift(db, StripeApi(build_client(settings)), args.grace_seconds)
+        drift = await find_drift(db, stripe_api, args.grace_seconds)
     except (StripeUnavailable, StripeRefused, OSError) as exc:
         sys.stderr.write(f"reconcile: could not check: {exc}\n")
         return 2
     finally:
+        await stripe_api.close()
         await db.dispose()
     for item in drift:
         sys.stdout.write(f"{item.booking_id}\t{item.problem}\n")

@@ -39,6 +39,7 @@ async def apply_outcome(uow: UnitOfWork, row: dict, outcome: Outcome, *, intent_
             await repo.add_operation(uow.session, booking_id, f"void-intent:{intent_id}", "VOID", reason=intent_id)
         else:
             await repo.arm_void(uow.session, booking_id, state.flag_reason or "void")
+        uow.wake(repo.OPERATIONS_DUE)
     for what in outcome.announce:
         if what is Announce.AUTHORIZED:
             uow.publish(PaymentAuthorized(booking_id=booking_id, amount=money(state.amount_minor, state.currency),

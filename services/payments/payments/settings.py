@@ -20,7 +20,9 @@ class PaymentsSettings(ServiceSettings):
     stripe_authorisation_valid_hours: float = 168.0
     # How long a claimed operation or event is leased before another worker may take it over.
     payments_lease_seconds: float = 60.0
-    payments_worker_poll_seconds: float = 0.2
+    # A commit that adds an operation (or a stored webhook event) wakes its worker at once; the
+    # poll only picks up postponed retries and leases that ran out.
+    payments_worker_poll_seconds: float = 1.0
     payments_worker_batch: int = 16
     # Retention: processed Stripe events (Stripe retries a delivery for 3 days, so keep them longer)
     # and finished operations (a refund's stay until its payment is fully refunded).

@@ -66,8 +66,8 @@ class EventProcessor:
 
     async def run_forever(self) -> None:
         while True:
+            self.wakeup.clear()  # before claiming: an event stored while we claim wakes the next round
             if not await self.run_once():
-                self.wakeup.clear()
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), self.settings.payments_worker_poll_seconds)
                 except TimeoutError:

@@ -18,6 +18,10 @@ from .tables import deliveries
 SECRET_BEARING = frozenset({"booking_received"})
 
 
+# The sender's wake-up (Database.signal): a unit of work that queues an email wakes it on commit.
+DELIVERIES_DUE = "deliveries-due"
+
+
 async def add_delivery(session: AsyncSession, *, event_id: uuid.UUID, event_type: str, hotel: str, booking_id: str,
                        email: PlannedEmail, rendered: RenderedEmail) -> bool:
     """Write a PENDING delivery; False when this event already has it for this recipient and template."""

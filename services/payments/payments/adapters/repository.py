@@ -62,6 +62,11 @@ async def update_payment(session: AsyncSession, booking_id: str, state: PaymentS
 
 # --- operations ---------------------------------------------------------------------------------
 
+# The operation worker's wake-up (Database.signal): a unit of work that adds or re-arms an
+# operation wakes it on commit, so the Stripe call starts at once rather than at the next poll.
+OPERATIONS_DUE = "payment-operations"
+
+
 async def add_operation(session: AsyncSession, booking_id: str, op_key: str, kind: str, *,
                         amount_minor: int | None = None, reason: str | None = None,
                         retry_failed: bool = False) -> bool:

@@ -1,0 +1,56 @@
+"""The long poll's waiters re-read their booking when the listening connection is back (a NOTIFY
+sent while nobody listened is lost), not only at the last-resort recheck."""
+
+import asyncio
+
+from booking.watch import RECHECK_SECONDS, StatusWatch
+
+
+async def test_waiters_re_read_their_booking_once_listening_again():
+    watch = StatusWatch()
+    status = {"value": "PENDING_PAYMENT"}
+    loads = 0
+    first_load = asyncio.Event()
+
+    async def load() -> dict:
+        nonlocal loads
+        loads += 1
+        first_load.set()
+        return {"id": "B1", "status": status["value"]}
+
+    waiter = asyncio.create_task(watch.wait_for("B1", {"CONFIRMED"}, 60, load))
+    await first_load.wait()
+    status["value"] = "CONFIRMED"  # changed while the listener was away: no NOTIFY reached us
+    watch.wake_all()  # what the listener does once LISTEN is in place again
+    booking = await asyncio.wait_for(waiter, RECHECK_SECONDS - 1)  # well before the last-resort recheck
+    assert booking["status"] == "CONFIRMED" and loads == 2
+    assert watch.waiting == 0
+
+
+async def test_a_notify_wakes_only_the_waiters_of_that_booking():
+    watch = StatusWatch()
+    loads = {"B1": 0, "B2": 0}
+    both_loaded = asyncio.Event()
+
+    def loader(booking_id: str):
+        async def load() -> dict:
+            loads[booking_id] += 1
+            if all(loads.values()):
+                both_loaded.set()
+            return {"id": booking_id, "status": "PENDING_PAYMENT"}
+        return load
+
+    waiters = [asyncio.create_task(watch.wait_for(b, {"CONFIRMED"}, 60, loader(b))) for b in ("B1", "B2")]
+    await both_loaded.wait()
+    watch.wake("B1")
+
+    async def b1_reloaded() -> None:
+        while loads["B1"] < 2:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(b1_reloaded(), 10)
+    assert loads["B2"] == 1
+    for waiter in waiters:
+        waiter.cancel()
+    await asyncio.gather(*waiters, return_exceptions=True)
+    assert watch.waiting == 0
