@@ -23,23 +23,24 @@ SERVICE = "test2"
 SECRET = "gt_" + uuid.uuid4().hex
 
 
-@pytest.fixture
-def spawn(echo_url, platform_settings):
+FULL = "test3"  # the full-DLQ test's own queues, so the two tests never see each other's dead letters
+
+
+def _workers(echo_url, platform_settings, service: str):
     workers = Workers(echo_env(echo_url, platform_settings.amqp_url, platform_settings.bus_namespace,
-                               ECHO_SERVICE=SERVICE))
+                               ECHO_SERVICE=service))
     yield workers
     workers.stop()
 
 
-FULL = "test3"  # the full-DLQ test's own queues, so the two tests never see each other's dead letters
+@pytest.fixture
+def spawn(echo_url, platform_settings):
+    yield from _workers(echo_url, platform_settings, SERVICE)
 
 
 @pytest.fixture
 def spawn_full(echo_url, platform_settings):
-    workers = Workers(echo_env(echo_url, platform_settings.amqp_url, platform_settings.bus_namespace,
-                               ECHO_SERVICE=FULL))
-    yield workers
-    workers.stop()
+    yield from _workers(echo_url, platform_settings, FULL)
 
 
 def dlq_cli(*args: str) -> str:
