@@ -2,7 +2,9 @@
 node that is restarted in the middle of the sagas. Every booking still reaches CONFIRMED, no
 message is left in a dead-letter queue, and every outbox drains.
 
-Short by design (it runs in ``make test``); ``make reliability`` runs the chaos folder alone."""
+Run by ``make reliability`` only: once in four whole-suite runs one approved booking stayed
+PENDING_APPROVAL past the 120 s wait (unexplained yet; see issue 13), so it is kept out of ``make test``
+until that is found."""
 
 import asyncio
 import sys
