@@ -116,6 +116,7 @@ async def book_until_answered(http: aiohttp.ClientSession, hotel: str, body: dic
     deadline = time.monotonic() + give_up_after
     if start is not None:
         await start.wait()
+    dropped = 0
     while True:
         began = time.perf_counter()
         try:
@@ -123,6 +124,14 @@ async def book_until_answered(http: aiohttp.ClientSession, hotel: str, body: dic
                 status, answer = response.status, await response.read()
                 retry_after = response.headers.get("retry-after")
                 content_type = response.headers.get("content-type", "")
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            # A pooled keep-alive connection the server closed as we reused it: no answer was given,
+            # and the Idempotency-Key makes sending again safe, as any HTTP client library does.
+            dropped += 1
+            if dropped <= 3:
+                continue
+            outcome.answers.append(Answer(599, time.perf_counter() - began, None))
+            return outcome
         except (aiohttp.ClientError, asyncio.TimeoutError):  # the client's own patience ran out: a 599
             outcome.answers.append(Answer(599, time.perf_counter() - began, None))
             return outcome
