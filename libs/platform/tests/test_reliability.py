@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -145,6 +146,24 @@ async def test_message_published_before_its_queue_exists_is_delivered_once_it_ap
     spawn("consumer")
     assert await wait_until(lambda: _has(db, [401]), timeout=60), relay.output()
     assert await effects(db, [401]) == {401: 1}
+
+
+async def test_message_returned_for_a_long_time_is_delivered_within_seconds_once_its_queue_appears(
+        db, spawn, broker_up, namespace):
+    # The broker returns the message for over half a minute (a consumer deployed late); once the
+    # queue is there, the guest's saga must not wait out a pause that grew meanwhile.
+    relay = spawn("relay")
+    await write_pings(db, [451])
+    assert await wait_until(lambda: _async("returned by the broker" in relay.output()), timeout=30), relay.output()
+    await asyncio.sleep(35)  # the fault's length: returned again and again for 35 s
+    assert await pending_outbox(db) >= 1, "a returned message stays pending"
+    spawn("consumer")
+    assert await wait_until(lambda: consumers_on(broker_up, f"{namespace}.echo"), timeout=30)
+    queue_seen = time.monotonic()
+    assert await wait_until(lambda: _has(db, [451]), timeout=90), relay.output()
+    waited = time.monotonic() - queue_seen
+    assert waited < 10, f"delivered {waited:.1f} s after its queue appeared\n{relay.output()}"
+    assert await effects(db, [451]) == {451: 1}
 
 
 async def test_unknown_fields_from_a_newer_publisher_are_ignored(db, spawn, broker_up, namespace):

@@ -11,8 +11,10 @@ is never sent twice. A relay killed after publishing but before marking leaves t
 duplicate.
 
 A message the broker returns (no queue is bound for its type yet, e.g. before its consumer's
-first start) stays pending and is tried again later, with growing pauses, so it is delivered once
-the queue appears.
+first start) stays pending and is tried again later, with pauses growing from 1 s to at most 5 s,
+so it is delivered within seconds once the queue appears, however long it was returned (a pause
+that kept doubling to a minute made a saga wait out most of it after the consumer came). A
+reconnect to the broker ends every pause: the topology may have changed while it was away.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class OutboxRelay:
         *,
         poll_seconds: float = 1.0,
         batch_size: int = 200,
-        unroutable_backoff: tuple[float, float] = (1.0, 60.0),
+        unroutable_backoff: tuple[float, float] = (1.0, 5.0),
     ) -> None:
         self.db = db
         self.bus = bus
@@ -67,6 +69,7 @@ class OutboxRelay:
         self.unroutable_backoff = unroutable_backoff
         # Returned rows rest here (id -> (next try, pause)) so they never hold up the rows behind them.
         self._resting: dict[int, tuple[float, float]] = {}
+        self._watched_connection = None  # the connection whose reconnects end the pauses
 
     async def run(self) -> None:
         """Publish forever: after each wake-up, drain everything pending."""
@@ -86,6 +89,7 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Claim, publish and mark one batch of pending rows; returns how many rows were claimed."""
+        self._end_pauses_on_reconnect()
         now = time.monotonic()
         self._forget_stale(now)
         resting = [row_id for row_id, (retry_at, _) in self._resting.items() if retry_at > now]
@@ -133,6 +137,15 @@ class OutboxRelay:
         longest = self.unroutable_backoff[1]
         for row_id in [r for r, (retry_at, _) in self._resting.items() if retry_at < now - 2 * longest]:
             del self._resting[row_id]
+
+    def _end_pauses_on_reconnect(self) -> None:
+        connection = self.bus.connection
+        if connection is None or connection is self._watched_connection:
+            return
+        self._watched_connection = connection
+        reconnected = getattr(connection, "reconnect_callbacks", None)
+        if reconnected is not None:
+            reconnected.add(lambda *_: self._resting.clear())
 
     def _rest(self, row_id: int, message_type: str) -> None:
         first, longest = self.unroutable_backoff
