@@ -1,7 +1,9 @@
 """Start the whole system (or part of it) as separate processes with prefixed logs.
 
 Used by ``make run`` (``python -m hotelmate_devtools run``) and by the end-to-end tests, so both
-start exactly the same processes the same way.
+start exactly the same processes the same way. Each process's output also goes to its own file,
+``<log_dir>/<name>.log`` (a restart appends), which the ``logtails`` pytest plugin prints the end of
+when a test using the system fails.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -100,9 +105,11 @@ class Layout:
 class Process:
     """One child process whose output lines are printed with a ``name |`` prefix."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], *, echo: bool = True) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], *, echo: bool = True,
+                 log_path: Path | None = None) -> None:
         self.name = name
         self.lines: list[str] = []
+        self._log = open(log_path, "a", buffering=1) if log_path is not None else None
         self.popen = subprocess.Popen(
             argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
             start_new_session=True,
@@ -114,9 +121,13 @@ class Process:
         assert self.popen.stdout is not None
         for line in self.popen.stdout:
             self.lines = self.lines[-2000:] + [line]
+            if self._log is not None:
+                self._log.write(line)
             if self._echo:
                 sys.stdout.write(f"{self.name:>14} | {line}")
                 sys.stdout.flush()
+        if self._log is not None:
+            self._log.close()
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -139,24 +150,35 @@ class Process:
 
 
 class System:
-    """A set of started processes, stopped together."""
+    """A set of started processes, stopped together; each logs to ``log_dir`` (a new temporary
+    directory unless given)."""
 
-    def __init__(self, layout: Layout, *, echo: bool = True) -> None:
+    instances: "weakref.WeakSet[System]" = weakref.WeakSet()  # read by the logtails plugin
+
+    def __init__(self, layout: Layout, *, echo: bool = True, log_dir: str | Path | None = None) -> None:
         self.layout = layout
         self.echo = echo
         self.processes: dict[str, Process] = {}
+        self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="hotelmate-logs-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        System.instances.add(self)
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
 
     def start(self, names: Iterable[str], *, timeout: float = 60) -> None:
         names = list(names)
         env = self.layout.shared_env()
         for name in names:
-            self.processes[name] = Process(name, self.layout.command(name), env, echo=self.echo)
+            self.processes[name] = Process(name, self.layout.command(name), env, echo=self.echo,
+                                           log_path=self.log_path(name))
         for name in names:
             self.wait_ready(name, timeout=timeout)
 
     def restart(self, name: str, *, timeout: float = 60) -> None:
         self.processes[name].stop()
-        self.processes[name] = Process(name, self.layout.command(name), self.layout.shared_env(), echo=self.echo)
+        self.processes[name] = Process(name, self.layout.command(name), self.layout.shared_env(), echo=self.echo,
+                                       log_path=self.log_path(name))
         self.wait_ready(name, timeout=timeout)
 
     def wait_ready(self, name: str, *, timeout: float = 60) -> None:
