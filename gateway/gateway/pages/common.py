@@ -19,8 +19,21 @@ from ..runtime import get_gateway
 HERE = Path(__file__).resolve().parent
 
 
+# The pages' own scripts and styles only (no inline code), forms posted to the gateway only.
+PAGES_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+class Templates(Jinja2Templates):
+    def TemplateResponse(self, *args, **kwargs):  # noqa: N802 - Starlette's name
+        response = super().TemplateResponse(*args, **kwargs)
+        response.headers["Content-Security-Policy"] = PAGES_CSP
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 def templates(folder: Path) -> Jinja2Templates:
-    found = Jinja2Templates(directory=[str(folder), str(HERE / "templates")])
+    found = Templates(directory=[str(folder), str(HERE / "templates")])
     found.env.filters["money"] = money
     return found
 

@@ -37,6 +37,17 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: str(v).strip() for k, v in form.items()}
 
 
+ASSETS = {"hotelmate.css": "text/css", "book.js": "text/javascript", "token.js": "text/javascript"}
+
+
+@router.get("/assets/{name}")
+async def asset(name: str):
+    if name not in ASSETS:
+        return Response(status_code=404)
+    return Response((HERE / "static" / name).read_bytes(), media_type=ASSETS[name],
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
 @router.get("/book/{hotel}", response_class=HTMLResponse)
 async def booking_page(request: Request, hotel: str):
     return await _render_booking_page(request, hotel, dict(request.query_params))
