@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test reliability install bench bench-parts clean
+.PHONY: run test reliability install browser bench bench-parts clean
 
 $(STAMP): constraints.txt requirements.txt $(wildcard */pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +13,14 @@ $(STAMP): constraints.txt requirements.txt $(wildcard */pyproject.toml libs/*/py
 
 install: $(STAMP)
 
+# tests/browser need Debian's chromium: installed here when missing and we may (root, apt-get).
+browser:
+	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || echo "hotelmate: no chromium; install it (apt-get install chromium) or tests/browser are skipped"
+
 run: install
 	$(BIN)/python -m hotelmate_devtools run
 
-test: install
+test: install browser
 	$(BIN)/python -m hotelmate_devtools preflight || echo "hotelmate: local servers unreachable; tests will use testcontainers (Docker)"
 	$(BIN)/python -m pytest
 

@@ -19,7 +19,7 @@ from hotelmate_platform.logs import configure_logging
 from hotelmate_platform.problems import install_problem_handlers
 from hotelmate_platform.service import install_request_ids
 
-from . import proxy
+from . import console, pages, proxy
 from .api import admin, auth, meta
 from .middleware import BodyLimit, SecurityHeaders
 from .runtime import GatewayRuntime, Limiters
@@ -78,6 +78,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(meta.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(pages.router)  # guest pages (and a browser opening a booking's API link)
+    app.include_router(console.router)
     app.include_router(proxy.router)
     return app
 

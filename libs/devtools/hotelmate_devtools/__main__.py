@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -10,6 +11,7 @@ import time
 from hotelmate_platform.db import ensure_database
 from hotelmate_platform.settings import PlatformSettings
 
+from .first_run import Servers, development_admin, ensure_demo_hotel
 from .preflight import unreachable
 from .system import SERVICES, Layout, System
 
@@ -17,15 +19,27 @@ ORDER = ("stripe-emulator", "smtp-sink", *SERVICES, "gateway")
 
 
 def run() -> int:
-    problems = unreachable()
+    settings = PlatformSettings()
+    servers = Servers()  # first run: an embedded PostgreSQL, a local RabbitMQ, where none answers
+    try:
+        return _run(settings, servers)
+    finally:
+        servers.stop()
+
+
+def _run(settings: PlatformSettings, servers: Servers) -> int:
+    problems = servers.ensure(settings)
     if problems:
         for problem in problems:
             print(f"hotelmate: {problem}", file=sys.stderr)
         return 2
-    settings = PlatformSettings()
+    admin = development_admin()
+    os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", admin["email"])
+    os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", admin["password"])
     for service in (*SERVICES, "gateway"):
         ensure_database(settings.database_url(service))
-    system = System(Layout())
+    # HOTELMATE_RUN_PORTS=random: free ports instead of the fixed ones (a second copy, the first-run test)
+    system = System(Layout.random_ports() if os.environ.get("HOTELMATE_RUN_PORTS") == "random" else Layout())
     stopping = False
 
     def _stop(*_):
@@ -39,6 +53,8 @@ def run() -> int:
         print(f"hotelmate: all ready — gateway at {system.layout.url('gateway')}/api/v1 "
               f"(docs at {system.layout.url('gateway')}/api/v1/docs, mail at {system.layout.url('smtp-sink-web')}). "
               "Ctrl-C stops everything.", flush=True)
+        gateway = system.layout.url("gateway")
+        print(f"hotelmate: {ensure_demo_hotel(gateway, admin)}; staff console at {gateway}/console/", flush=True)
         while not stopping:
             dead = [name for name, p in system.processes.items() if not p.alive()]
             if dead:

@@ -1,0 +1,173 @@
+"""The pages people use, in a real headless Chromium: a guest books, pays and completes pre-check-in;
+the desk signs in, approves, assigns a room and checks the guest in; a guest cancels from the link in
+the booking email. Every service runs as its own process, everything through the gateway."""
+
+import asyncio
+import os
+import re
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from hotelmate_devtools.testing import system_fixture
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import shot  # noqa: E402
+
+HOTEL = "browser-inn"
+TZ = "Europe/Paris"
+EMAIL = os.environ.get("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
+PASSWORD = os.environ.get("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
+WAIT_MS = 60_000
+
+system = system_fixture(["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications",
+                         "gateway"], env={"HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
+
+
+@pytest.fixture(scope="module")
+async def gateway(system):
+    """The gateway's address, with ``HOTEL`` opened through the staff API."""
+    base = system.layout.url("gateway")
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        token = (await http.post("/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD})).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        for path, body in [
+            ("", {"name": "Browser Inn", "timezone": TZ, "currency": "EUR", "check_in_time": "00:00",
+                  "check_out_time": "11:00", "hold_minutes": 30, "approval_hours": 24,
+                  "staff_email": "desk@browser-inn.test"}),
+            ("/room-types/DBL", {"name": "Double", "max_adults": 2, "max_children": 1, "base_rate": "100.00"}),
+            ("/rooms/101", {"room_type": "DBL", "in_service": True}),
+            ("/rooms/102", {"room_type": "DBL", "in_service": True}),
+            ("/rooms/103", {"room_type": "DBL", "in_service": True}),
+            ("/cancellation-policy", {"free_until_hours": 48, "penalty": "FIRST_NIGHT"}),
+        ]:
+            answer = await http.put(f"/api/v1/staff/hotels/{HOTEL}{path}", json=body, headers=headers)
+            assert answer.status_code < 300, answer.text
+    return base
+
+
+def today():
+    return datetime.now(ZoneInfo(TZ)).date()
+
+
+async def reload_until(page, selector: str, text: str, timeout: float = 60) -> None:
+    """Reload ``page`` until ``selector`` reads ``text`` (the saga moves on behind the page)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = page.locator(selector)
+        if await found.count() and (await found.first.inner_text()).strip() == text:
+            return
+        assert time.monotonic() < deadline, f"{selector} is not {text}: {await page.content()}"
+        await asyncio.sleep(0.5)
+        await page.reload()
+
+
+async def test_guest_books_pays_pre_checks_in_and_the_desk_checks_them_in(browser, gateway):
+    guest = await browser.new_context()
+    page = await guest.new_page()
+    arrive = today()
+    await page.goto(f"{gateway}/book/{HOTEL}")
+    await page.fill("#check_in", arrive.isoformat())
+    await page.fill("#check_out", (arrive + timedelta(days=2)).isoformat())
+    await page.click("text=Update the price")
+    await page.wait_for_selector("#total")
+    total = (await page.inner_text("#total")).strip()
+    assert total == "200.00 EUR"
+    await page.fill("#first_name", "Grace")
+    await page.fill("#last_name", "Hopper")
+    await page.fill("#email", "grace@example.test")
+    await shot(page, "guest-book")
+    await page.click("text=Book and pay")
+    await page.wait_for_selector("#pay", timeout=WAIT_MS)
+    booking_id = (await page.inner_text("h1 code")).strip()
+    assert (await page.inner_text("#price")).strip() == total
+    await shot(page, "guest-booking-pending-payment")
+
+    await page.click("#pay")
+    await page.fill("#card_number", "4242424242424242")
+    await shot(page, "stripe-checkout")
+    await page.click("button[type=submit]")
+    await page.click("#continue")  # Stripe's success URL lands on the booking page
+    await page.wait_for_url(re.compile(rf"/book/{HOTEL}/bookings/{booking_id}"))
+    await reload_until(page, "#status", "PENDING_APPROVAL")
+    assert "guest_token" not in page.url
+
+    await page.fill("#party_name_0", "Grace Hopper")
+    await page.fill("#party_name_1", "Howard Aiken")
+    await page.fill("#arrival_time", "18:30")
+    await page.fill("#pre_requests", "A quiet room, please")
+    await page.click("text=Save pre-check-in")
+    await page.wait_for_selector("#pre-done")
+    assert "Howard Aiken" in await page.inner_text("#pre-done")
+    await shot(page, "guest-booking-pre-check-in")
+
+    desk = await (await browser.new_context()).new_page()
+    await desk.goto(f"{gateway}/console/")
+    await shot(desk, "console-sign-in")
+    await desk.fill("#email", EMAIL)
+    await desk.fill("#password", PASSWORD)
+    await desk.click("button:has-text('Sign in')")
+    await desk.wait_for_selector("text=Open a hotel by its slug")
+    await shot(desk, "console-hotels")
+    await desk.goto(f"{gateway}/console/{HOTEL}/bookings?status=PENDING_APPROVAL")
+    await desk.wait_for_selector(f"a:has-text('{booking_id}')")
+    await shot(desk, "console-bookings")
+    await desk.click(f"a:has-text('{booking_id}')")
+    pre = await desk.inner_text("#pre-check-in")
+    assert "Howard Aiken" in pre and "18:30" in pre and "A quiet room" in pre
+    await shot(desk, "console-booking-detail")
+    await desk.click("#approve")
+    await reload_until(desk, "#status", "CONFIRMED")
+    await desk.fill("#room_number", "102")
+    await desk.click("#assign")
+    await desk.wait_for_selector("#room")
+    assert (await desk.inner_text("#room")).strip() == "102"
+    await desk.click("#check-in")
+    await reload_until(desk, "#status", "CHECKED_IN")
+    assert "CHECKED_IN" in await desk.inner_text("#timeline")
+    await shot(desk, "console-booking-checked-in")
+
+    await page.reload()
+    assert (await page.inner_text("#status")).strip() == "CHECKED_IN"
+
+
+async def test_guest_cancels_from_the_emailed_link(browser, gateway, system):
+    arrive = today() + timedelta(days=10)
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        placed = await http.post(f"/api/v1/hotels/{HOTEL}/bookings", json={
+            "room_type": "DBL", "check_in": arrive.isoformat(), "check_out": (arrive + timedelta(days=1)).isoformat(),
+            "adults": 1, "booker": {"first_name": "Alan", "last_name": "Turing", "email": "alan@example.test"}})
+        assert placed.status_code == 202, placed.text
+        booking_id = placed.json()["booking_id"]
+        sink = f"http://127.0.0.1:{system.layout.ports['smtp-sink-web']}/api/messages"
+        deadline = time.monotonic() + 60
+        while True:
+            mails = [m for m in (await http.get(sink)).json() if booking_id in m["subject"] and "alan@" in m["to"]]
+            links = [link for m in mails for link in re.findall(r"https?://\S+#guest_token=\S+", m["text"] or "")]
+            if links:
+                break
+            assert time.monotonic() < deadline, "no booking email with a link"
+            await asyncio.sleep(0.3)
+
+    page = await (await browser.new_context()).new_page()
+    await page.goto(links[0])
+    await page.wait_for_selector("#status", timeout=WAIT_MS)
+    assert page.url.endswith(f"/book/{HOTEL}/bookings/{booking_id}")  # the token left the address bar
+    await reload_until(page, "#status", "PENDING_PAYMENT")
+    assert "0.00 EUR" in await page.inner_text("#cancel-terms")
+    await page.click("text=Cancel this booking")
+    await page.wait_for_selector("text=Your booking is cancelled.")
+    assert (await page.inner_text("#status")).strip() == "CANCELLED"
+    await shot(page, "guest-booking-cancelled")
+
+
+async def test_a_wrong_link_opens_nothing(browser, gateway):
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{gateway}/book/{HOTEL}/bookings/HM-2026-000000#guest_token=not-a-token")
+    await page.wait_for_selector("text=This link does not open a booking")
+    await shot(page, "guest-wrong-link")
