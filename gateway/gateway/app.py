@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from hotelmate_platform.admission import install_admission
 from hotelmate_platform.db import Database, prepare_database
 from hotelmate_platform.logs import configure_logging
+from hotelmate_platform.observability import instrument_app, setup_tracing, shutdown_tracing
 from hotelmate_platform.problems import install_problem_handlers
 from hotelmate_platform.service import install_request_ids
 
@@ -45,7 +46,8 @@ def upstream_client(settings: GatewaySettings) -> aiohttp.ClientSession:
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.service_name, settings.log_level)
+        configure_logging(settings.service_name, settings.log_level, settings.log_format)
+        setup_tracing(settings.service_name)
         await asyncio.to_thread(prepare_database, settings.database, MIGRATIONS)
         secret = settings.jwt_secret
         if not secret:
@@ -61,6 +63,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 yield
             finally:
                 await gateway.db.dispose()
+                shutdown_tracing()
                 log.info("gateway stopped")
 
     app = FastAPI(title="HotelMate API", version="1.0.0", lifespan=lifespan,
@@ -70,6 +73,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
     install_request_ids(app)
     app.add_middleware(SecurityHeaders)
+    instrument_app(app, settings.service_name)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=proxy.METHODS, allow_headers=["Authorization", "Content-Type",

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from yarl import URL
 
 from hotelmate_platform.logs import request_id_var
+from hotelmate_platform.observability.tracing import inject_headers
 from hotelmate_platform.problems import Problem
 
 from .domain.access import AccessDenied, Audience, Route, authorize, route_for
@@ -75,6 +76,8 @@ def _upstream_headers(request: Request, gateway: GatewayRuntime, route: Route) -
         ("X-Forwarded-Proto", request.url.scheme),
         ("X-Forwarded-Host", request.headers.get("host", "")),
     ]
+    if trace := inject_headers():  # tracing on: the service continues the gateway's span
+        headers = [(n, v) for n, v in headers if n.lower() not in ("traceparent", "tracestate")] + trace
     return headers
 
 

@@ -1,29 +1,116 @@
-"""Logging set-up and the request id that follows a request across HTTP and the bus."""
+"""Logging set-up and the ids that follow a request across HTTP and the bus.
+
+Two formats (``HOTELMATE_LOG_FORMAT``): ``console`` (the default, one readable line per record, what
+``make run`` shows) and ``json`` (one JSON object per line, for a log pipeline). Every record
+carries the request id, the correlation id and the booking id in force when it was written (``-``
+/ ``null`` when there is none), and the trace id when tracing is on. Text that looks like a secret
+(bearer tokens, JWTs, Stripe keys and webhook secrets, card numbers, ``password=...``) is masked in
+both formats, whatever logger wrote it.
+"""
 
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
+import re
 import sys
+from datetime import datetime, timezone
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
+booking_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("booking_id", default=None)
+
+_SECRETS = [
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [redacted]"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
+    (re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]+"), r"\1_\2_[redacted]"),
+    (re.compile(r"\bwhsec_[A-Za-z0-9_]+"), "whsec_[redacted]"),
+    (re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), "[redacted-card]"),
+    (re.compile(r"(?i)\b(password|passwd|secret|api_key|apikey|token|authorization)(\"?\s*[:=]\s*\"?)[^\s,\"'&}]+"),
+     r"\1\2[redacted]"),
+]
 
 
-class _RequestIdFilter(logging.Filter):
+def redact(text: str) -> str:
+    """``text`` with anything that looks like a token, key, card number or password masked."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
+        record.correlation_id = correlation_id_var.get() or "-"
+        record.booking_id = booking_id_var.get() or "-"
+        record.trace_id = _current_trace_id()
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """One line per record: time, level, service, request id, logger, message."""
+def _current_trace_id() -> str | None:
+    try:
+        from opentelemetry import trace
+    except ImportError:  # pragma: no cover - opentelemetry-api is a dependency
+        return None
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+class ConsoleFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            f"%(asctime)s %(levelname)s {service} [%(request_id)s] %(name)s: %(message)s"
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extra = [f"{k}={v}" for k in ("correlation_id", "booking_id") if (v := getattr(record, k, "-")) != "-"]
+        if extra and "booking_id=" not in record.getMessage():
+            line = f"{line} ({' '.join(extra)})"
+        return redact(line)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; ids are ``null`` when not known."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        def given(name: str) -> str | None:
+            value = getattr(record, name, None)
+            return None if value in (None, "-") else value
+
+        doc = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "request_id": given("request_id"),
+            "correlation_id": given("correlation_id"),
+            "booking_id": given("booking_id"),
+        }
+        if trace_id := given("trace_id"):
+            doc["trace_id"] = trace_id
+        if record.exc_info:
+            doc["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(doc, default=str)
+
+
+def configure_logging(service: str, level: str = "INFO", fmt: str = "console") -> None:
+    """Send every record to stderr in ``fmt`` (``console`` or ``json``)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(
-        logging.Formatter(f"%(asctime)s %(levelname)s {service} [%(request_id)s] %(name)s: %(message)s")
-    )
+    handler.addFilter(_ContextFilter())
+    handler.setFormatter(JsonFormatter(service) if fmt.lower() == "json" else ConsoleFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     for noisy in ("aiormq", "aio_pika", "httpx", "httpcore", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if fmt.lower() == "json":  # uvicorn's own lines go through the JSON handler too
+        for name in ("uvicorn", "uvicorn.error"):
+            logging.getLogger(name).handlers[:] = []
+            logging.getLogger(name).propagate = True

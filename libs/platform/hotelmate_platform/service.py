@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -20,8 +21,10 @@ from hotelmate_contracts import Message
 
 from .admission import install_admission
 from .db import Database, prepare_database
-from .logs import configure_logging, request_id_var
+from .logs import booking_id_var, configure_logging, correlation_id_var, request_id_var
 from .messaging import Bus, Consumer, Handler, OutboxRelay
+from .observability import instrument_app, setup_tracing, shutdown_tracing
+from .observability.metrics import dead_letter_hook, outbox_hook
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
 from .tasks import supervise
@@ -39,6 +42,8 @@ class Runtime:
     consumer: Consumer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Run before each /metrics answer to set gauges (hotelmate_platform.observability.metrics.on_scrape).
+    scrape_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self.tasks.append(asyncio.create_task(supervise(name, run), name=name))
@@ -68,11 +73,13 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.service_name, settings.log_level)
+        configure_logging(settings.service_name, settings.log_level, settings.log_format)
+        setup_tracing(settings.service_name)
         await asyncio.to_thread(prepare_database, settings.database, migrations_dir)
         db = Database(settings.database, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_overflow,
                       pool_timeout=settings.db_pool_timeout_seconds)
-        runtime = Runtime(settings=settings, db=db, bus=Bus(settings.amqp_url, settings.bus_namespace))
+        runtime = Runtime(settings=settings, db=db, bus=Bus(settings.amqp_url, settings.bus_namespace,
+                                                                        service=settings.service_name))
         await runtime.bus.connect()
         relay = OutboxRelay(runtime.db, runtime.bus, poll_seconds=settings.outbox_poll_seconds,
                             batch_size=settings.outbox_batch_size)
@@ -85,6 +92,8 @@ def create_service_app(
             )
             await runtime.consumer.declare()
             runtime.start("consumer", runtime.consumer.run)
+            runtime.scrape_hooks.append(dead_letter_hook(runtime.bus, runtime.consumer.names.dead_letter))
+        runtime.scrape_hooks.append(outbox_hook(settings.service_name, runtime.db))
         app.state.runtime = runtime
         for starter in on_start:
             await starter(runtime)
@@ -99,12 +108,14 @@ def create_service_app(
             await asyncio.gather(*runtime.tasks, return_exceptions=True)
             await runtime.bus.close()
             await runtime.db.dispose()
+            shutdown_tracing()
             log.info("%s stopped", settings.service_name)
 
     app = FastAPI(title=title or f"HotelMate {settings.service_name}", lifespan=lifespan)
     install_problem_handlers(app)
     install_admission(app, settings)
     install_request_ids(app)
+    instrument_app(app, settings.service_name)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
@@ -129,6 +140,10 @@ class RequestIds:
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
         rid = (given or uuid.uuid4().hex)[:64]
         token = request_id_var.set(rid)
+        booking = _BOOKING_IN_PATH.search(scope.get("path", ""))
+        correlation = next((v for k, v in scope["headers"] if k == b"x-correlation-id"), b"").decode("latin-1")[:64]
+        tokens = (booking_id_var.set(booking.group(1) if booking else None),
+                  correlation_id_var.set(correlation or (booking.group(1) if booking else None)))
 
         async def send_with_id(message) -> None:
             if message["type"] == "http.response.start":
@@ -140,6 +155,12 @@ class RequestIds:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+            booking_id_var.reset(tokens[0])
+            correlation_id_var.reset(tokens[1])
+
+
+# A booking's id in a request path (``.../bookings/<uuid>...``) goes on every log line of the request.
+_BOOKING_IN_PATH = re.compile(r"/bookings/([0-9a-fA-F-]{36})(?:/|$)")
 
 
 def health_router() -> APIRouter:

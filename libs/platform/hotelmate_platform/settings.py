@@ -22,6 +22,8 @@ class PlatformSettings(BaseSettings):
     db_prefix: str = "hotelmate_"
     bus_namespace: str = "hotelmate"
     log_level: str = "INFO"
+    # "console" (readable lines, the default) or "json" (one object per line) - hotelmate_platform.logs.
+    log_format: str = "console"
     public_base_url: str = "http://127.0.0.1:8000"
     # Where the services answer HTTP (the gateway, and the few synchronous calls between services).
     inventory_url: str = "http://127.0.0.1:8001"

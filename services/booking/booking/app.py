@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hotelmate_platform.retention import start_retention
+from hotelmate_platform.observability.domain import booking_hook
 from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
@@ -34,6 +35,7 @@ def create_app(settings: BookingSettings) -> FastAPI:
         await start_retention(runtime, [archive_rule(settings)])
         watch = runtime.extras["status_watch"] = StatusWatch()
         runtime.start("status-listener", lambda: watch.listen(settings.database))
+        runtime.scrape_hooks.append(booking_hook(runtime.db))  # /metrics: bookings per status, past deadline
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()

@@ -4,6 +4,7 @@ from functools import partial
 from pathlib import Path
 
 from hotelmate_platform.retention import start_retention
+from hotelmate_platform.observability.domain import cache_hook
 from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
@@ -21,7 +22,8 @@ async def start_sweeper(runtime: Runtime) -> None:
 
 
 async def start_catalog_cache(runtime: Runtime) -> None:
-    runtime.extras["catalog_cache"] = CatalogCache()
+    cache = runtime.extras["catalog_cache"] = CatalogCache()
+    runtime.scrape_hooks.append(cache_hook(cache))  # /metrics: the availability cache's hit ratio
 
 
 app = create_service_app(

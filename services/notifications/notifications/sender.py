@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from sqlalchemy.engine import Row
 
 from hotelmate_platform.db import Database
+from hotelmate_platform.observability.metrics import EMAILS
 
 from .adapters import repository
 from .adapters.smtp import SendFailed, build_message
@@ -55,14 +56,17 @@ class Sender:
         try:
             await self.send(build_message(row, self.settings.mail_from))
         except SendFailed as exc:
+            EMAILS.labels("failed").inc()
             await self._failed(row, exc.reason, permanent=exc.permanent)
             return
         except Exception as exc:  # a bug or an odd library error still counts as a failed attempt
+            EMAILS.labels("failed").inc()
             log.exception("delivery %s: unexpected error while sending", row.id)
             await self._failed(row, f"unexpected: {type(exc).__name__}", permanent=False)
             return
         async with self.db.sessions() as session, session.begin():
             await repository.mark_sent(session, row)
+        EMAILS.labels("sent").inc()
         log.info("delivery %s (%s, booking %s) sent", row.id, row.template, row.booking_id)
 
     async def _failed(self, row: Row, reason: str, *, permanent: bool) -> None:

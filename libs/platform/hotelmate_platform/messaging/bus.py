@@ -14,13 +14,16 @@ instead of being confirmed and dropped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from hotelmate_contracts import Envelope
 from hotelmate_contracts.envelope import REGISTRY
+
+from ..observability.metrics import PUBLISHED
+from ..observability.tracing import producer_span
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +44,10 @@ class QueueNames:
 class Bus:
     """A publisher-confirmed channel on a robust connection, and the topology it needs."""
 
-    def __init__(self, amqp_url: str, namespace: str) -> None:
+    def __init__(self, amqp_url: str, namespace: str, *, service: str = "-") -> None:
         self.amqp_url = amqp_url
         self.namespace = namespace
+        self.service = service  # the metrics label of what this bus publishes
         self.connection: AbstractRobustConnection | None = None
         self.channel: AbstractChannel | None = None
         self.exchange: AbstractExchange | None = None
@@ -98,8 +102,11 @@ class Bus:
         )
         return names
 
-    async def publish(self, envelope: Envelope) -> None:
+    async def publish(self, envelope: Envelope, *, trace: Mapping[str, str] | None = None) -> None:
         """Publish on the exchange, routed by the message type, and wait for the broker's confirm.
+
+        ``trace`` is the trace context saved with the outbox row: the publish continues that trace
+        and the message carries it on in its headers.
 
         Raises :class:`Unroutable` when no queue is bound for the type, except for broadcast
         events (``Message.BROADCAST``), which may legitimately have no listener.
@@ -107,6 +114,12 @@ class Bus:
         assert self.exchange is not None
         message_class = REGISTRY.get(envelope.type)
         mandatory = not (message_class is not None and message_class.BROADCAST)
+        with producer_span(envelope.type, trace, headers := {}):
+            await self._publish(envelope, mandatory, headers)
+        PUBLISHED.labels(self.service, envelope.type).inc()
+
+    async def _publish(self, envelope: Envelope, mandatory: bool, headers: dict) -> None:
+        assert self.exchange is not None
         message = aio_pika.Message(
             body=envelope.model_dump_json().encode(),
             content_type="application/json",
@@ -114,6 +127,7 @@ class Bus:
             message_id=str(envelope.message_id),
             correlation_id=envelope.correlation_id,
             type=envelope.type,
+            headers=headers or None,
         )
         try:
             await self.exchange.publish(

@@ -31,7 +31,9 @@ from hotelmate_contracts import Envelope, Message, UnknownMessageType, parse
 
 from ..db import Database, UnitOfWork
 from ..faults import is_infrastructure_error
-from ..logs import request_id_var
+from ..logs import booking_id_var, correlation_id_var, request_id_var
+from ..observability.metrics import CONSUMED, HANDLER_FAILURES
+from ..observability.tracing import consumer_span
 from .bus import Bus, QueueNames
 from .tables import inbox
 
@@ -132,22 +134,32 @@ class Consumer:
             await self._dead_letter(incoming, f"unparseable: {type(exc).__name__}")
             return
         token = request_id_var.set(envelope.request_id)
+        booking = envelope.payload.get("booking_id")
+        ids = (correlation_id_var.set(envelope.correlation_id), booking_id_var.set(str(booking) if booking else None))
         try:
-            await self.process(envelope, message)
+            with consumer_span(envelope.type, self.service, incoming.headers):
+                first_time = await self.process(envelope, message)
+            CONSUMED.labels(self.service, envelope.type, "ok" if first_time else "duplicate").inc()
         except Exception as exc:
             if is_infrastructure_error(exc):
+                CONSUMED.labels(self.service, envelope.type, "outage").inc()
                 await self._wait_out_outage(incoming, envelope, exc)
                 return
+            HANDLER_FAILURES.labels(self.service, envelope.type).inc()
             attempt = int((incoming.headers or {}).get("x-attempt", 0)) + 1
             log.warning("handler for %s %s failed (attempt %s): %s", envelope.type, envelope.message_id, attempt,
                         type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             if attempt >= self.max_attempts:
+                CONSUMED.labels(self.service, envelope.type, "dead_lettered").inc()
                 await self._dead_letter(incoming, f"{type(exc).__name__}: {str(exc)[:300]}")
             else:
+                CONSUMED.labels(self.service, envelope.type, "retried").inc()
                 await self._retry(incoming, attempt)
             return
         finally:
             request_id_var.reset(token)
+            correlation_id_var.reset(ids[0])
+            booking_id_var.reset(ids[1])
         await incoming.ack()
 
     async def process(self, envelope: Envelope, message: Message) -> bool:

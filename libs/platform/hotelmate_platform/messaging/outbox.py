@@ -7,15 +7,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotelmate_contracts import Envelope
 
+from ..observability.tracing import current_carrier
 from .tables import outbox
 
 
 async def write_outbox(session: AsyncSession, envelopes: list[Envelope]) -> None:
-    """Insert ``envelopes`` into the outbox; they are published only if this transaction commits."""
+    """Insert ``envelopes`` into the outbox; they are published only if this transaction commits.
+
+    When tracing is on, the current trace context is saved with each row (``envelope["trace"]``,
+    which :class:`Envelope` ignores) so the relay continues the trace when it publishes."""
+    trace = current_carrier()
+    extra = {"trace": trace} if trace else {}
     await session.execute(
         insert(outbox),
         [
-            {"message_id": e.message_id, "type": e.type, "envelope": e.model_dump(mode="json")}
+            {"message_id": e.message_id, "type": e.type, "envelope": {**e.model_dump(mode="json"), **extra}}
             for e in envelopes
         ],
     )

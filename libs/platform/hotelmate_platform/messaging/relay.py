@@ -112,7 +112,8 @@ class OutboxRelay:
         """Publish ``rows`` concurrently; returns the ids the broker confirmed. A broker failure is
         raised after the confirmed ids are returned to the caller's marking (the rest stay pending)."""
         results = await asyncio.gather(
-            *(self.bus.publish(Envelope.model_validate(r.envelope)) for r in rows), return_exceptions=True
+            *(self.bus.publish(Envelope.model_validate(r.envelope), trace=r.envelope.get("trace")) for r in rows),
+            return_exceptions=True
         )
         published: list[int] = []
         failure: BaseException | None = None

@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 import stripe
 
+from hotelmate_platform.observability.metrics import observe_stripe
+
 from ..domain.model import IntentSnapshot
 from ..settings import PaymentsSettings
 
@@ -71,7 +73,8 @@ class StripeApi:
 
     async def _call(self, fn, *args: Any, **kwargs: Any) -> Any:
         try:
-            return (await fn(*args, **kwargs)).to_dict()  # plain dicts from here on
+            with observe_stripe(getattr(fn, "__qualname__", "call")):  # latency and errors per operation
+                return (await fn(*args, **kwargs)).to_dict()  # plain dicts from here on
         except stripe.StripeError as exc:
             raise _translate(exc) from None
 

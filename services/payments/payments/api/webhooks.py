@@ -14,6 +14,7 @@ import stripe
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotelmate_platform.observability.metrics import WEBHOOKS
 from hotelmate_platform.problems import Problem
 from hotelmate_platform.service import Runtime, get_runtime
 
@@ -57,6 +58,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 async def receive_stripe_event(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict:
     settings = runtime.settings
     if not runtime.extras["webhook_limiter"].take():
+        WEBHOOKS.labels("rate_limited").inc()
         raise Problem(429, "Too many webhook deliveries; retry later.", code="rate-limited",
                       headers={"Retry-After": "1"})
     body = await read_limited(request, settings.stripe_webhook_max_bytes)
@@ -68,13 +70,16 @@ async def receive_stripe_event(request: Request, runtime: Runtime = Depends(get_
         event_id, event_type = str(event["id"]), str(event["type"])
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         log.warning("stripe webhook rejected: bad signature, stale timestamp or malformed body")
+        WEBHOOKS.labels("invalid_signature").inc()
         raise Problem(400, "Invalid Stripe signature or payload.", code="invalid-signature") from None
     try:
         async with runtime.db.unit_of_work() as uow:
             stored = await repo.store_event(uow.session, event_id, event_type, body)
     except (SQLAlchemyError, OSError):
         log.exception("could not store stripe event %s", event_id)
+        WEBHOOKS.labels("storage_failed").inc()
         raise Problem(503, "The event could not be stored; retry.", code="storage-unavailable") from None
+    WEBHOOKS.labels("stored" if stored else "duplicate").inc()
     if stored:
         runtime.extras["event_processor"].wakeup.set()
     return {"received": True, "duplicate": not stored}
