@@ -3,6 +3,8 @@ with the idempotency key ``{booking_id}:{op_key}``, then records the result and 
 
 A crash between the call and the record leaves the operation claimed; its lease runs out and the
 next attempt repeats the call with the same key, which Stripe answers from its idempotency store.
+A database error while recording is no crash: the operation is postponed for a prompt retry, and
+that postponement is itself retried through the blip (``claims.settle``), not left to the lease.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from hotelmate_contracts.saga import CheckoutCreated, PaymentFailed, PaymentRefunded
 from hotelmate_platform.db import Database
 
 from .adapters import repository as repo
 from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, snapshot
+from .claims import settle
 from .domain.model import MONEY_TAKEN, Status, observe_closed_unpaid, observe_intent, observe_refunds
 from .recording import apply_outcome, money
 from .settings import PaymentsSettings
@@ -52,13 +56,15 @@ class OperationWorker:
     async def run(self, op: dict) -> None:
         try:
             await getattr(self, f"_{op['kind'].lower()}")(op)
+            return
         except StripeUnavailable as exc:
-            await self._retry_later(op, str(exc))
+            step = partial(self._retry_later, op, str(exc))
         except StripeRefused as exc:
-            await self._fail(op, exc.code)
+            step = partial(self._fail, op, exc.code)
         except Exception:  # a bug or a database blip must not lose the operation: retry it later
             log.exception("operation %s of %s crashed", op["op_key"], op["booking_id"])
-            await self._retry_later(op, "internal error")
+            step = partial(self._retry_later, op, "internal error")
+        await settle(op, step, f"operation {op['op_key']} of {op['booking_id']}")
 
     def key(self, op: dict, suffix: str = "") -> str:
         return f"{op['booking_id']}:{op['op_key']}{suffix}"

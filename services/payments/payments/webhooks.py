@@ -14,6 +14,7 @@ from hotelmate_platform.db import Database
 
 from .adapters import repository as repo
 from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, capture_before, snapshot
+from .claims import settle
 from .domain.model import (MONEY_TAKEN, Outcome, Status, observe_closed_unpaid, observe_intent, observe_refunds,
                            observe_stray_intent)
 from .recording import apply_outcome
@@ -81,8 +82,12 @@ class EventProcessor:
                 log.exception("stripe event %s (%s) crashed", row["id"], row["type"])
             delay = self.settings.retry_delay_seconds(row["attempts"])
             log.warning("stripe event %s (%s) postponed %.1fs: %s", row["id"], row["type"], delay, exc)
-            async with self.db.unit_of_work() as uow:
-                await repo.postpone(uow.session, "stripe_events", row["id"], delay, str(exc))
+
+            async def postpone() -> None:
+                async with self.db.unit_of_work() as uow:
+                    await repo.postpone(uow.session, "stripe_events", row["id"], delay, str(exc))
+
+            await settle(row, postpone, f"stripe event {row['id']}")
 
     async def _handle(self, event_id: str, event_type: str, obj: dict) -> None:
         if event_type not in HANDLED:
