@@ -205,3 +205,45 @@ async def occupancy(request: Request, hotel: str):
     return pages.TemplateResponse(request, "occupancy.html", {
         "hotel": hotel, "report": answer.body if answer.ok else None, "start": start, "end": end,
         "problem": None if answer.ok else answer.problem()}, status_code=200 if answer.ok else answer.status)
+
+
+REPORTS = ("arrivals", "departures", "in-house", "revenue")
+
+
+@router.get("/{hotel}/reports", response_class=HTMLResponse)
+async def reports(request: Request, hotel: str):
+    if not request.cookies.get(COOKIE):
+        return _signed_out()
+    params = request.query_params
+    day = params.get("date") or date.today().isoformat()
+    start = params.get("from") or date.today().replace(day=1).isoformat()
+    end = params.get("to") or date.today().isoformat()
+    period = params.get("period") or "day"
+    base = f"/api/v1/staff/hotels/{_q(hotel)}/reports"
+    found = {}
+    for kind, query in (("arrivals", {"date": day}), ("departures", {"date": day}), ("in-house", {}),
+                        ("revenue", {"from": start, "to": end, "period": period})):
+        answer = await _staff(request, "GET", f"{base}/{kind}?{urlencode(query)}")
+        if (guard := _guard(answer)) is not None:
+            return guard
+        found[kind] = answer.body if answer.ok else {"problem": answer.problem()}
+    return pages.TemplateResponse(request, "reports.html", {
+        "hotel": hotel, "day": day, "start": start, "end": end, "period": period, "r": found,
+        "csv": {kind: f"/console/{_q(hotel)}/reports/{kind}.csv?" + urlencode(
+            {"from": start, "to": end, "period": period} if kind == "revenue" else {"date": day})
+            for kind in REPORTS}})
+
+
+@router.get("/{hotel}/reports/{kind}.csv")
+async def report_csv(request: Request, hotel: str, kind: str):
+    if kind not in REPORTS:
+        return Response("No such report.", status_code=404, media_type="text/plain")
+    query = [(k, v) for k, v in request.query_params.items() if k in ("date", "from", "to", "period")]
+    answer = await call(request, "GET", f"/api/v1/staff/hotels/{_q(hotel)}/reports/{kind}?"
+                        + urlencode([*query, ("format", "csv")]), token=request.cookies.get(COOKIE), raw=True)
+    if answer.status == 401:
+        return _signed_out()
+    if answer.status != 200:
+        return Response(answer.body, status_code=answer.status, media_type="application/problem+json")
+    return Response(answer.body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{hotel}-{kind}.csv"'})
