@@ -247,3 +247,76 @@ async def report_csv(request: Request, hotel: str, kind: str):
         return Response(answer.body, status_code=answer.status, media_type="application/problem+json")
     return Response(answer.body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{hotel}-{kind}.csv"'})
+
+
+# The catalogue: each form is one PUT of the staff API (the gateway checks the role: ADMIN for the
+# hotel itself, MANAGER for the rest).
+def _opt(value) -> str | None:
+    value = str(value or "").strip()
+    return value or None
+
+
+def _int_or_text(value):
+    text = str(value or "").strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _catalogue_put(kind: str, form) -> tuple[str, object] | None:
+    f = {k: str(v).strip() for k, v in form.items()}
+    if kind == "hotel":
+        return "", {k: (_int_or_text(f.get(k)) if k in ("hold_minutes", "approval_hours") else f.get(k, ""))
+                    for k in ("name", "timezone", "currency", "check_in_time", "check_out_time", "hold_minutes",
+                              "approval_hours", "staff_email")}
+    if kind == "room-type":
+        return f"/room-types/{_q(f.get('code', ''))}", {
+            "name": f.get("name", ""), "max_adults": _int_or_text(f.get("max_adults")),
+            "max_children": _int_or_text(f.get("max_children") or 0), "base_rate": f.get("base_rate", "")}
+    if kind == "room":
+        return f"/rooms/{_q(f.get('number', ''))}", {"room_type": f.get("room_type", ""), "floor": _opt(f.get("floor")),
+                                                    "in_service": f.get("in_service") == "on"}
+    if kind == "rate":
+        return "/rates", [{"room_type": f.get("room_type", ""), "from": f.get("from", ""), "to": f.get("to", ""),
+                           "price": f.get("price", "")}]
+    if kind == "taxes":
+        taxes = []
+        for line in f.get("taxes", "").splitlines():
+            if line.strip():
+                parts = [p.strip() for p in line.split(";")]
+                parts += [""] * (4 - len(parts))
+                taxes.append({"code": parts[0], "name": parts[1], "kind": parts[2], "value": parts[3]})
+        return "/taxes", taxes
+    if kind == "promo":
+        body = {"active": f.get("active") == "on", "valid_from": _opt(f.get("valid_from")),
+                "valid_to": _opt(f.get("valid_to"))}
+        body["percent_off" if f.get("discount_kind") == "percent" else "amount_off"] = f.get("discount", "")
+        return f"/promo-codes/{_q(f.get('code', ''))}", body
+    if kind == "policy":
+        return "/cancellation-policy", {"free_until_hours": _int_or_text(f.get("free_until_hours")) if f.get(
+            "free_until_hours") else None, "penalty": f.get("penalty", ""), "value": _opt(f.get("value"))}
+    return None
+
+
+@router.get("/{hotel}/catalogue", response_class=HTMLResponse)
+async def catalogue(request: Request, hotel: str):
+    if not request.cookies.get(COOKIE):
+        return _signed_out()
+    answer = await call(request, "GET", f"/api/v1/hotels/{_q(hotel)}")
+    return pages.TemplateResponse(request, "catalogue.html", {
+        "hotel": hotel, "info": answer.body if answer.ok else None, "today": date.today().isoformat(),
+        "done": request.query_params.get("done"), "error": request.query_params.get("error")})
+
+
+@router.post("/{hotel}/catalogue/{kind}")
+async def catalogue_put(request: Request, hotel: str, kind: str):
+    path = f"/console/{_q(hotel)}/catalogue"
+    found = _catalogue_put(kind, await request.form())
+    if found is None:
+        return _back(path, error="Unknown part of the catalogue.")
+    suffix, body = found
+    answer = await _staff(request, "PUT", f"/api/v1/staff/hotels/{_q(hotel)}{suffix}", body)
+    if (guard := _guard(answer)) is not None:
+        return guard
+    return _back(path, done=f"Saved: {kind}.") if answer.ok else _back(path, error=answer.problem())
