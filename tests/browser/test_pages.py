@@ -24,6 +24,7 @@ TZ = "Europe/Paris"
 EMAIL = os.environ.get("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
 PASSWORD = os.environ.get("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
 WAIT_MS = 60_000
+STAFF: dict[str, str] = {}  # the module's staff token (the gateway rate-limits sign-ins)
 
 system = system_fixture(["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications",
                          "gateway"], env={"HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
@@ -36,6 +37,7 @@ async def gateway(system):
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         token = (await http.post("/api/v1/auth/token", json={"email": EMAIL, "password": PASSWORD})).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
+        STAFF.update(headers)
         for path, body in [
             ("", {"name": "Browser Inn", "timezone": TZ, "currency": "EUR", "check_in_time": "00:00",
                   "check_out_time": "11:00", "hold_minutes": 30, "approval_hours": 24,
@@ -171,3 +173,117 @@ async def test_a_wrong_link_opens_nothing(browser, gateway):
     await page.goto(f"{gateway}/book/{HOTEL}/bookings/HM-2026-000000#guest_token=not-a-token")
     await page.wait_for_selector("text=This link does not open a booking")
     await shot(page, "guest-wrong-link")
+
+
+async def _guest_view(http, booking_id: str, token: str, until, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = (await http.get(f"/api/v1/hotels/{HOTEL}/bookings/{booking_id}",
+                               headers={"Authorization": f"Bearer {token}"})).json()
+        if until(view):
+            return view
+        assert time.monotonic() < deadline, view
+        await asyncio.sleep(0.3)
+
+
+async def test_reports_list_the_guest_in_house_and_count_revenue_adr_revpar(browser, gateway):
+    day = today()
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        placed = (await http.post(f"/api/v1/hotels/{HOTEL}/bookings", json={
+            "room_type": "DBL", "check_in": day.isoformat(), "check_out": (day + timedelta(days=1)).isoformat(),
+            "adults": 1, "booker": {"first_name": "Katherine", "last_name": "Johnson",
+                                    "email": "katherine@example.test"}})).json()
+        booking_id, token = placed["booking_id"], placed["guest_token"]
+        view = await _guest_view(http, booking_id, token, lambda v: v["payment"].get("checkout_url"))
+        await http.post(view["payment"]["checkout_url"], data={"card_number": "4242424242424242"})
+        await _guest_view(http, booking_id, token, lambda v: v["status"] == "PENDING_APPROVAL")
+        desk = f"/api/v1/staff/hotels/{HOTEL}"
+        assert (await http.post(f"{desk}/bookings/{booking_id}/approve", headers=STAFF)).status_code == 202
+        await _guest_view(http, booking_id, token, lambda v: v["status"] == "CONFIRMED")
+        room = await http.put(f"{desk}/bookings/{booking_id}/room", json={"room_number": "103"}, headers=STAFF)
+        assert room.status_code == 200, room.text
+        assert (await http.post(f"{desk}/bookings/{booking_id}/check-in", headers=STAFF)).status_code == 200
+
+        arrivals = (await http.get(f"{desk}/reports/arrivals?date={day.isoformat()}", headers=STAFF)).json()
+        assert booking_id in [i["booking_id"] for i in arrivals["items"]]
+        in_house = (await http.get(f"{desk}/reports/in-house", headers=STAFF)).json()
+        assert {"booking_id": booking_id, "guest": "Katherine Johnson"}.items() <= next(
+            i for i in in_house["items"] if i["booking_id"] == booking_id).items()
+        revenue = (await http.get(f"{desk}/reports/revenue?from={day.isoformat()}&to={day.isoformat()}",
+                                  headers=STAFF)).json()
+        [tonight] = revenue["periods"]
+        assert tonight["room_nights_available"] == 3 and tonight["room_nights_sold"] >= 1
+        rev = float(tonight["revenue"])
+        assert rev >= 100.0
+        assert float(tonight["adr"]) == pytest.approx(rev / tonight["room_nights_sold"], abs=0.01)
+        assert float(tonight["revpar"]) == pytest.approx(rev / 3, abs=0.01)
+        exported = await http.get(f"{desk}/reports/in-house?format=csv", headers=STAFF)
+        assert exported.headers["content-type"].startswith("text/csv")
+        assert exported.text.splitlines()[0].startswith("booking_id,status,guest")
+        assert booking_id in exported.text
+        bad = await http.get(f"{desk}/reports/revenue?from={day.isoformat()}&to=2000-01-01", headers=STAFF)
+        assert bad.status_code == 422
+
+    desk_page = await (await browser.new_context(accept_downloads=True)).new_page()
+    await desk_page.goto(f"{gateway}/console/")
+    await desk_page.fill("#email", EMAIL)
+    await desk_page.fill("#password", PASSWORD)
+    await desk_page.click("button:has-text('Sign in')")
+    await desk_page.goto(f"{gateway}/console/{HOTEL}/reports?date={day.isoformat()}")
+    assert booking_id in await desk_page.inner_text("#in-house")
+    await shot(desk_page, "console-reports")
+    async with desk_page.expect_download() as download:
+        await desk_page.click("#in-house >> xpath=preceding-sibling::h2[1] >> text=CSV")
+    saved = await (await download.value).path()
+    assert booking_id in Path(saved).read_text()
+    await desk_page.goto(f"{gateway}/console/{HOTEL}/emails?status=")
+    await shot(desk_page, "console-emails")
+    await desk_page.goto(f"{gateway}/console/{HOTEL}/occupancy")
+    await shot(desk_page, "console-occupancy")
+
+
+async def test_the_desk_builds_a_hotel_in_the_catalogue_and_guests_see_it(browser, gateway):
+    desk = await (await browser.new_context()).new_page()
+    await desk.goto(f"{gateway}/console/")
+    await desk.fill("#email", EMAIL)
+    await desk.fill("#password", PASSWORD)
+    await desk.click("button:has-text('Sign in')")
+    await desk.goto(f"{gateway}/console/catalogue-inn/catalogue")
+    await desk.fill("#h_name", "Catalogue Inn")
+    await desk.fill("#h_mail", "desk@catalogue-inn.test")
+    await desk.click("text=Save hotel")
+    await desk.wait_for_selector("text=Saved: hotel.")
+    await desk.fill("#rt_code", "STE")
+    await desk.fill("#rt_name", "Suite")
+    await desk.fill("#rt_rate", "250.00")
+    await desk.click("text=Save room type")
+    await desk.wait_for_selector("text=Saved: room-type.")
+    await desk.fill("#r_no", "201")
+    await desk.fill("#r_type", "STE")
+    await desk.click("button:text-is('Save room')")
+    await desk.wait_for_selector("text=Saved: room.")
+    await desk.fill("#taxes", "CITY; City tax; PER_NIGHT; 3")
+    await desk.click("text=Save taxes")
+    await desk.wait_for_selector("text=Saved: taxes.")
+    await desk.fill("#taxes", "BAD; Broken; NOT_A_KIND; 1")
+    await desk.click("text=Save taxes")
+    await desk.wait_for_selector(".error")  # refused with the reason, nothing changed
+    await desk.fill("#pr_code", "WELCOME")
+    await desk.fill("#pr_val", "10")
+    await desk.click("text=Save promo code")
+    await desk.wait_for_selector("text=Saved: promo.")
+    await desk.select_option("#po_pen", "FULL_STAY")
+    await desk.fill("#po_free", "24")
+    await desk.click("text=Save policy")
+    await desk.wait_for_selector("text=Saved: policy.")
+    assert "Suite" in await desk.inner_text("main")
+    await shot(desk, "console-catalogue")
+
+    page = await (await browser.new_context()).new_page()
+    arrive = today() + timedelta(days=5)
+    await page.goto(f"{gateway}/book/catalogue-inn?room_type=STE&adults=2&check_in={arrive.isoformat()}"
+                    f"&check_out={(arrive + timedelta(days=2)).isoformat()}&promo_code=WELCOME")
+    await page.wait_for_selector("#total")
+    quote = await page.inner_text("#quote")
+    assert "City tax" in quote and "6.00 EUR" in quote  # 3 a night, two nights: the old tax list stands
+    assert (await page.inner_text("#total")).strip() == "456.00 EUR"  # 500 less 10 %, plus 6

@@ -205,3 +205,118 @@ async def occupancy(request: Request, hotel: str):
     return pages.TemplateResponse(request, "occupancy.html", {
         "hotel": hotel, "report": answer.body if answer.ok else None, "start": start, "end": end,
         "problem": None if answer.ok else answer.problem()}, status_code=200 if answer.ok else answer.status)
+
+
+REPORTS = ("arrivals", "departures", "in-house", "revenue")
+
+
+@router.get("/{hotel}/reports", response_class=HTMLResponse)
+async def reports(request: Request, hotel: str):
+    if not request.cookies.get(COOKIE):
+        return _signed_out()
+    params = request.query_params
+    day = params.get("date") or date.today().isoformat()
+    start = params.get("from") or date.today().replace(day=1).isoformat()
+    end = params.get("to") or date.today().isoformat()
+    period = params.get("period") or "day"
+    base = f"/api/v1/staff/hotels/{_q(hotel)}/reports"
+    found = {}
+    for kind, query in (("arrivals", {"date": day}), ("departures", {"date": day}), ("in-house", {}),
+                        ("revenue", {"from": start, "to": end, "period": period})):
+        answer = await _staff(request, "GET", f"{base}/{kind}?{urlencode(query)}")
+        if (guard := _guard(answer)) is not None:
+            return guard
+        found[kind] = answer.body if answer.ok else {"problem": answer.problem()}
+    return pages.TemplateResponse(request, "reports.html", {
+        "hotel": hotel, "day": day, "start": start, "end": end, "period": period, "r": found,
+        "csv": {kind: f"/console/{_q(hotel)}/reports/{kind}.csv?" + urlencode(
+            {"from": start, "to": end, "period": period} if kind == "revenue" else {"date": day})
+            for kind in REPORTS}})
+
+
+@router.get("/{hotel}/reports/{kind}.csv")
+async def report_csv(request: Request, hotel: str, kind: str):
+    if kind not in REPORTS:
+        return Response("No such report.", status_code=404, media_type="text/plain")
+    query = [(k, v) for k, v in request.query_params.items() if k in ("date", "from", "to", "period")]
+    answer = await call(request, "GET", f"/api/v1/staff/hotels/{_q(hotel)}/reports/{kind}?"
+                        + urlencode([*query, ("format", "csv")]), token=request.cookies.get(COOKIE), raw=True)
+    if answer.status == 401:
+        return _signed_out()
+    if answer.status != 200:
+        return Response(answer.body, status_code=answer.status, media_type="application/problem+json")
+    return Response(answer.body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{hotel}-{kind}.csv"'})
+
+
+# The catalogue: each form is one PUT of the staff API (the gateway checks the role: ADMIN for the
+# hotel itself, MANAGER for the rest).
+def _opt(value) -> str | None:
+    value = str(value or "").strip()
+    return value or None
+
+
+def _int_or_text(value):
+    text = str(value or "").strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _catalogue_put(kind: str, form) -> tuple[str, object] | None:
+    f = {k: str(v).strip() for k, v in form.items()}
+    if kind == "hotel":
+        return "", {k: (_int_or_text(f.get(k)) if k in ("hold_minutes", "approval_hours") else f.get(k, ""))
+                    for k in ("name", "timezone", "currency", "check_in_time", "check_out_time", "hold_minutes",
+                              "approval_hours", "staff_email")}
+    if kind == "room-type":
+        return f"/room-types/{_q(f.get('code', ''))}", {
+            "name": f.get("name", ""), "max_adults": _int_or_text(f.get("max_adults")),
+            "max_children": _int_or_text(f.get("max_children") or 0), "base_rate": f.get("base_rate", "")}
+    if kind == "room":
+        return f"/rooms/{_q(f.get('number', ''))}", {"room_type": f.get("room_type", ""), "floor": _opt(f.get("floor")),
+                                                    "in_service": f.get("in_service") == "on"}
+    if kind == "rate":
+        return "/rates", [{"room_type": f.get("room_type", ""), "from": f.get("from", ""), "to": f.get("to", ""),
+                           "price": f.get("price", "")}]
+    if kind == "taxes":
+        taxes = []
+        for line in f.get("taxes", "").splitlines():
+            if line.strip():
+                parts = [p.strip() for p in line.split(";")]
+                parts += [""] * (4 - len(parts))
+                taxes.append({"code": parts[0], "name": parts[1], "kind": parts[2], "value": parts[3]})
+        return "/taxes", taxes
+    if kind == "promo":
+        body = {"active": f.get("active") == "on", "valid_from": _opt(f.get("valid_from")),
+                "valid_to": _opt(f.get("valid_to"))}
+        body["percent_off" if f.get("discount_kind") == "percent" else "amount_off"] = f.get("discount", "")
+        return f"/promo-codes/{_q(f.get('code', ''))}", body
+    if kind == "policy":
+        return "/cancellation-policy", {"free_until_hours": _int_or_text(f.get("free_until_hours")) if f.get(
+            "free_until_hours") else None, "penalty": f.get("penalty", ""), "value": _opt(f.get("value"))}
+    return None
+
+
+@router.get("/{hotel}/catalogue", response_class=HTMLResponse)
+async def catalogue(request: Request, hotel: str):
+    if not request.cookies.get(COOKIE):
+        return _signed_out()
+    answer = await call(request, "GET", f"/api/v1/hotels/{_q(hotel)}")
+    return pages.TemplateResponse(request, "catalogue.html", {
+        "hotel": hotel, "info": answer.body if answer.ok else None, "today": date.today().isoformat(),
+        "done": request.query_params.get("done"), "error": request.query_params.get("error")})
+
+
+@router.post("/{hotel}/catalogue/{kind}")
+async def catalogue_put(request: Request, hotel: str, kind: str):
+    path = f"/console/{_q(hotel)}/catalogue"
+    found = _catalogue_put(kind, await request.form())
+    if found is None:
+        return _back(path, error="Unknown part of the catalogue.")
+    suffix, body = found
+    answer = await _staff(request, "PUT", f"/api/v1/staff/hotels/{_q(hotel)}{suffix}", body)
+    if (guard := _guard(answer)) is not None:
+        return guard
+    return _back(path, done=f"Saved: {kind}.") if answer.ok else _back(path, error=answer.problem())

@@ -71,6 +71,8 @@ STAFF_TABLE: list[tuple[str | None, re.Pattern[str], str, Role]] = [
         ("GET", rf"/bookings/.*", "booking", ANY),
         (None, rf"/bookings(/.*)?", "booking", Role.MANAGER),
         (None, rf"/notifications(/.*)?", "notifications", ANY),
+        ("GET", r"/reports/(arrivals|departures|in-house)", "booking", ANY),
+        ("GET", r"/reports/revenue", "booking", Role.MANAGER),
         ("PUT", rf"/(room-types|rooms|promo-codes)/{_SEG}", "inventory", Role.MANAGER),
         ("PUT", r"/(rates|taxes|cancellation-policy)", "inventory", Role.MANAGER),
         ("GET", r"/.*", "inventory", ANY),

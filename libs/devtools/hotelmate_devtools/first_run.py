@@ -61,7 +61,12 @@ class Servers:
         pg = make_url(settings.postgres_url)
         if not answers(pg.host or "127.0.0.1", pg.port or 5432):
             if postgres_available() and (pg.host or "127.0.0.1") in ("127.0.0.1", "localhost"):
-                self.postgres = start_postgres(pg.port or 5432)
+                try:
+                    self.postgres = start_postgres(pg.port or 5432)
+                except RuntimeError as failed:
+                    problems.append(f"the embedded PostgreSQL did not start ({failed}); as root, every folder above "
+                                    f"{DATA.resolve()} must be readable by the postgres user. " + POSTGRES_HOWTO)
+                    return problems
                 print(f"hotelmate: no PostgreSQL answered at {pg.host}:{pg.port or 5432}: started an embedded one "
                       f"({POSTGRES_BIN}, data in {DATA / 'postgres'}); it stops with `make run`.", flush=True)
             else:

@@ -12,7 +12,7 @@ from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
 from .adapters.upstream import Upstream
-from .api import pre_check_in, public, staff
+from .api import pre_check_in, public, reports, staff
 from .archive import archive_rule
 from .handlers import SagaHandlers
 from .settings import BookingSettings
@@ -40,7 +40,8 @@ def create_app(settings: BookingSettings) -> FastAPI:
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()
 
-    return create_service_app(settings, migrations_dir=MIGRATIONS, routers=[public.router, staff.router, pre_check_in.router],
+    routers = [public.router, staff.router, pre_check_in.router, reports.router]
+    return create_service_app(settings, migrations_dir=MIGRATIONS, routers=routers,
                               handlers=SagaHandlers(settings).mapping(), on_start=[start], on_stop=[stop])
 
 
