@@ -37,6 +37,7 @@ async def forward(request: Request) -> Response:
     route = route_for(request.method, path) if _clean(path, request.scope.get("raw_path", b"")) else None
     if route is None:
         raise Problem(404, "No such resource.", code="not-found")
+    request.scope["hotelmate.route"] = f"/api/v1/* -> {route.service}"  # the metrics' route label
     headers = _upstream_headers(request, gateway, route)
     return await _send(request, gateway, route, headers)
 

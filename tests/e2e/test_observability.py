@@ -210,8 +210,10 @@ async def test_metrics_move_as_a_booking_goes_through_the_saga(http, desk, syste
             "gateway booking POST latency observed": sample(
                 after["gateway"], "hotelmate_http_request_duration_seconds_count", method="POST")
             > sample(before["gateway"], "hotelmate_http_request_duration_seconds_count", method="POST"),
-            "booking route template label": 'route="/api/v1/hotels/{hotel}/bookings"' in after["booking"]
-            or "{booking_id}" in after["booking"] or "{hotel" in after["booking"],
+            "gateway labels proxied requests by service": 'route="/api/v1/* -> booking"' in after["gateway"],
+            "booking labels by route template": 'route="/api/v1/hotels/{hotel}/bookings"' in after["booking"]
+            and 'route="/api/v1/hotels/{hotel}/bookings/{booking_id}"' in after["booking"]
+            and f"/bookings/{guest.booking_id}" not in after["booking"],
             "one more CONFIRMED booking": sample(after["booking"], "hotelmate_bookings", status="CONFIRMED")
             == sample(before["booking"], "hotelmate_bookings", status="CONFIRMED") + 1,
             "booking published": sample(after["booking"], "hotelmate_messages_published_total")

@@ -27,8 +27,8 @@ _SECRETS = [
     (re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]+"), r"\1_\2_[redacted]"),
     (re.compile(r"\bwhsec_[A-Za-z0-9_]+"), "whsec_[redacted]"),
     (re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), "[redacted-card]"),
-    (re.compile(r"(?i)\b(password|passwd|secret|api_key|apikey|token|authorization)(\"?\s*[:=]\s*\"?)[^\s,\"'&}]+"),
-     r"\1\2[redacted]"),
+    (re.compile(r"(?i)\b(\w*(?:password|passwd|secret|api_key|apikey|token|authorization))([\"']?\s*[:=]\s*[\"']?)"
+                r"[^\s,\"'&}]+"), r"\1\2[redacted]"),
 ]
 
 

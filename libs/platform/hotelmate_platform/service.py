@@ -112,6 +112,9 @@ def create_service_app(
             log.info("%s stopped", settings.service_name)
 
     app = FastAPI(title=title or f"HotelMate {settings.service_name}", lifespan=lifespan)
+    # The message types this service consumes (deploy/rabbitmq/definitions.py builds the broker's
+    # definitions from them).
+    app.state.message_types = sorted(cls.TYPE for cls in (handlers or {}))
     install_problem_handlers(app)
     install_admission(app, settings)
     install_request_ids(app)

@@ -73,13 +73,14 @@ def test_secrets_and_card_numbers_are_never_written(fmt):
         log.info("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
         log.info("stripe key sk_test_51Habcdef0123456789 and whsec_hotelmate_dev")
         log.info("card 4242 4242 4242 4242 and 4000000000000002")
-        log.info("login password=hunter2 ok")
+        log.info("login password=hunter2 ok, guest_token=gt-secret-value, {'api_key': 'k-123'}")
         log.info("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
     """)
     text = "\n".join(lines)
     assert len(lines) == 5
     for secret in ("eyJhbGciOiJIUzI1NiJ9", "sk_test_51Habcdef0123456789", "whsec_hotelmate_dev",
-                   "4242 4242 4242 4242", "4000000000000002", "hunter2", "c2lnbmF0dXJl"):
+                   "4242 4242 4242 4242", "4000000000000002", "hunter2", "c2lnbmF0dXJl", "gt-secret-value",
+                   "k-123"):
         assert secret not in text, secret
     assert "[redacted" in text
 

@@ -106,8 +106,8 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # A route may name itself (the gateway's proxy: by target service); else its template.
+            template = scope.get("hotelmate.route") or getattr(scope.get("route"), "path", None) or "unmatched"
             HTTP_LATENCY.labels(self.service, scope.get("method", "-"), template, str(status["code"])).observe(
                 time.perf_counter() - started)
 
