@@ -66,6 +66,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 shutdown_tracing()
                 log.info("gateway stopped")
 
+    if settings.log_format == "json":  # from the server's first line on (uvicorn logs before the lifespan)
+        configure_logging(settings.service_name, settings.log_level, settings.log_format)
     app = FastAPI(title="HotelMate API", version="1.0.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     install_problem_handlers(app)

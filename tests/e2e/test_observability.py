@@ -1,5 +1,6 @@
 """Observability end to end: one booking's trace crosses the gateway, booking, inventory and payments,
-with the RabbitMQ hops as linked spans; and /metrics moves as a booking goes through the saga.
+with the RabbitMQ hops as linked spans; /metrics moves as a booking goes through the saga; the
+services' JSON log lines name the booking and never its guest token.
 
 Every service is its own process exporting over OTLP/HTTP to a collector this module runs (the
 same protocol a real collector speaks); tracing is on only because the module sets
@@ -8,6 +9,7 @@ same protocol a real collector speaks); tracing is on only because the module se
 
 import asyncio
 import gzip
+import json
 import secrets
 import sys
 import threading
@@ -94,7 +96,7 @@ def collector():
 @pytest.fixture(scope="module")
 def system(system_factory, collector):
     started = system_factory(NAMES, env={
-        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url, "OTEL_BSP_SCHEDULE_DELAY": "200", "HOTELMATE_LOG_FORMAT": "json",
         "HOTELMATE_SWEEP_SECONDS": "0.5", "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})
     yield started
     started.stop()
@@ -245,3 +247,29 @@ async def test_metrics_move_as_a_booking_goes_through_the_saga(http, desk, syste
     assert sample(after["booking"], "hotelmate_outbox_lag_seconds") >= 0
     assert "hotelmate_dead_letters" in after["payments"]
     assert sample(after["booking"], "hotelmate_bookings_past_deadline") == 0
+
+
+async def test_json_logs_name_the_booking_and_never_its_token(http, desk, system):
+    guest = Guest(http, HOTEL)
+    await guest.book()
+    await through_the_saga(http, desk, guest)
+
+    def about_the_booking():
+        found = {}
+        for name in ("booking", "payments", "inventory", "notifications"):
+            for line in system.processes[name].lines:
+                if guest.booking_id in line and line.lstrip().startswith("{"):
+                    found.setdefault(name, []).append(json.loads(line))
+        return found if {"booking", "payments", "notifications"} <= set(found) else None
+
+    found = await wait_until(about_the_booking, what=f"log lines about {guest.booking_id}")
+    for name, docs in found.items():
+        for doc in docs:
+            assert doc["service"] == name and doc["level"] and doc["logger"]
+            assert guest.booking_id in (doc["booking_id"], doc["correlation_id"]), (name, doc)
+    for name in ("booking", "payments", "inventory", "notifications", "gateway"):
+        lines = system.processes[name].lines
+        assert not any(guest.token in line for line in lines), f"{name} logged a guest token"
+        service_lines = [line for line in lines if line.strip()]
+        not_json = [line for line in service_lines[-50:] if not line.lstrip().startswith("{")]
+        assert not not_json, f"{name}: not JSON lines: {not_json[:3]}"

@@ -39,11 +39,20 @@ def redact(text: str) -> str:
     return text
 
 
+# A booking's id (``BK-2026-000123``, booking.domain.model) named in a message.
+BOOKING_ID = re.compile(r"\bBK-\d{4}-\d{4,}\b")
+
+
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
         record.correlation_id = correlation_id_var.get() or "-"
-        record.booking_id = booking_id_var.get() or "-"
+        booking = booking_id_var.get()
+        if booking is None and "BK-" in str(record.msg) + str(record.args):
+            # Not known from the context (e.g. the line that creates the booking): take it from the text.
+            found = BOOKING_ID.search(record.getMessage())
+            booking = found.group(0) if found else None
+        record.booking_id = booking or "-"
         record.trace_id = _current_trace_id()
         return True
 

@@ -111,6 +111,8 @@ def create_service_app(
             shutdown_tracing()
             log.info("%s stopped", settings.service_name)
 
+    if settings.log_format == "json":  # from the server's first line on (uvicorn logs before the lifespan)
+        configure_logging(settings.service_name, settings.log_level, settings.log_format)
     app = FastAPI(title=title or f"HotelMate {settings.service_name}", lifespan=lifespan)
     # The message types this service consumes (deploy/rabbitmq/definitions.py builds the broker's
     # definitions from them).
@@ -163,7 +165,7 @@ class RequestIds:
 
 
 # A booking's id in a request path (``.../bookings/<uuid>...``) goes on every log line of the request.
-_BOOKING_IN_PATH = re.compile(r"/bookings/([0-9a-fA-F-]{36})(?:/|$)")
+_BOOKING_IN_PATH = re.compile(r"/bookings/([A-Za-z0-9-]{6,64})(?:/|$)")
 
 
 def health_router() -> APIRouter:

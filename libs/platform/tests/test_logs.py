@@ -11,7 +11,7 @@ import pytest
 
 from hotelmate_platform.logs import booking_id_var, configure_logging, correlation_id_var, request_id_var
 
-BOOKING = "0b6c3f0e-8f5e-4d36-9d2b-3a8f1f0c2a11"
+BOOKING = "BK-2026-000123"
 
 
 @pytest.fixture
@@ -94,6 +94,13 @@ def test_console_format_is_a_readable_line_with_the_request_id():
     (line,) = lines
     assert not line.startswith("{")
     assert " INFO booking [req-9] booking.test: hello" in line and f"booking_id={BOOKING}" in line
+
+
+def test_a_booking_named_in_the_message_is_the_line_booking_id():
+    lines = run_logging("json", """
+        log.info("booking %s placed for hotel %s", "BK-2026-004711", "paris")
+    """)
+    assert json.loads(lines[0])["booking_id"] == "BK-2026-004711"
 
 
 def test_settings_choose_the_format(monkeypatch):
