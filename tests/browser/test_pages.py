@@ -145,7 +145,7 @@ async def test_guest_cancels_from_the_emailed_link(browser, gateway, system):
             "room_type": "DBL", "check_in": arrive.isoformat(), "check_out": (arrive + timedelta(days=1)).isoformat(),
             "adults": 1, "booker": {"first_name": "Alan", "last_name": "Turing", "email": "alan@example.test"}})
         assert placed.status_code == 202, placed.text
-        booking_id = placed.json()["booking_id"]
+        booking_id, token = placed.json()["booking_id"], placed.json()["guest_token"]
         sink = f"http://127.0.0.1:{system.layout.ports['smtp-sink-web']}/api/messages"
         deadline = time.monotonic() + 60
         while True:
@@ -166,6 +166,8 @@ async def test_guest_cancels_from_the_emailed_link(browser, gateway, system):
     await page.wait_for_selector("text=Your booking is cancelled.")
     assert (await page.inner_text("#status")).strip() == "CANCELLED"
     await shot(page, "guest-booking-cancelled")
+    logged = [name for name, process in system.processes.items() if any(token in line for line in process.lines)]
+    assert not logged, f"the guest token is in the logs of {logged}"
 
 
 async def test_a_wrong_link_opens_nothing(browser, gateway):
