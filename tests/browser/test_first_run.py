@@ -19,8 +19,7 @@ from hotelmate_devtools.chaos import postgres_available
 from hotelmate_devtools.system import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import shot  # noqa: E402
-from test_pages import WAIT_MS, reload_until  # noqa: E402
+from browser_support import WAIT_MS, reload_until, shot  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="no PostgreSQL binaries for the embedded server")
 

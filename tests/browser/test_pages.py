@@ -17,13 +17,12 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import shot  # noqa: E402
+from browser_support import WAIT_MS, reload_until, shot  # noqa: E402
 
 HOTEL = "browser-inn"
 TZ = "Europe/Paris"
 EMAIL = os.environ.get("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
 PASSWORD = os.environ.get("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
-WAIT_MS = 60_000
 STAFF: dict[str, str] = {}  # the module's staff token (the gateway rate-limits sign-ins)
 
 system = system_fixture(["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications",
@@ -55,18 +54,6 @@ async def gateway(system):
 
 def today():
     return datetime.now(ZoneInfo(TZ)).date()
-
-
-async def reload_until(page, selector: str, text: str, timeout: float = 60) -> None:
-    """Reload ``page`` until ``selector`` reads ``text`` (the saga moves on behind the page)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = page.locator(selector)
-        if await found.count() and (await found.first.inner_text()).strip() == text:
-            return
-        assert time.monotonic() < deadline, f"{selector} is not {text}: {await page.content()}"
-        await asyncio.sleep(0.5)
-        await page.reload()
 
 
 async def test_guest_books_pays_pre_checks_in_and_the_desk_checks_them_in(browser, gateway):
