@@ -1,14 +1,12 @@
 """Browser tests: Playwright for Python driving Debian's chromium (no browser download)."""
 
-import os
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("HOTELMATE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# HOTELMATE_SCREENSHOTS=docs/screenshots writes a picture of each page the tests visit.
-SHOTS = os.environ.get("HOTELMATE_SCREENSHOTS")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_support import CHROMIUM  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +18,3 @@ async def browser():
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield browser
         await browser.close()
-
-
-async def shot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)

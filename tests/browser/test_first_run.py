@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from hotelmate_devtools.chaos import postgres_available
+from hotelmate_devtools.cleanup import delete_namespace_queues
+from hotelmate_platform.settings import PlatformSettings
 from hotelmate_devtools.system import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import shot  # noqa: E402
-from test_pages import WAIT_MS, reload_until  # noqa: E402
+from browser_support import WAIT_MS, reload_until, shot  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="no PostgreSQL binaries for the embedded server")
 
@@ -50,9 +51,10 @@ async def first_run():
     home = Path(tempfile.mkdtemp(prefix="hmt-first-run-"))
     home.chmod(0o755)  # the embedded server runs as the postgres user when we are root: it must reach .data
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTELMATE_ADMIN_")}
+    namespace = os.environ.get("HOTELMATE_BUS_NAMESPACE", "hmt") + "_firstrun"
     env.update({"HOTELMATE_DATA_DIR": str(home / ".data"), "HOTELMATE_RUN_PORTS": "random",
                 "HOTELMATE_POSTGRES_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}",
-                "HOTELMATE_BUS_NAMESPACE": os.environ.get("HOTELMATE_BUS_NAMESPACE", "hmt") + "_firstrun", "HOTELMATE_DB_PREFIX": ""})
+                "HOTELMATE_BUS_NAMESPACE": namespace, "HOTELMATE_DB_PREFIX": ""})
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "hotelmate_devtools", "run", env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     run = Run(proc)
@@ -69,6 +71,7 @@ async def first_run():
                 await proc.wait()
         await run.reader
         shutil.rmtree(home, ignore_errors=True)
+        await delete_namespace_queues(PlatformSettings(bus_namespace=namespace))  # the shared broker's
 
 
 async def test_first_run_books_at_the_demo_hotel(first_run, browser):

@@ -17,13 +17,12 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import shot  # noqa: E402
+from browser_support import WAIT_MS, reload_until, shot  # noqa: E402
 
 HOTEL = "browser-inn"
 TZ = "Europe/Paris"
 EMAIL = os.environ.get("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
 PASSWORD = os.environ.get("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
-WAIT_MS = 60_000
 STAFF: dict[str, str] = {}  # the module's staff token (the gateway rate-limits sign-ins)
 
 system = system_fixture(["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications",
@@ -55,18 +54,6 @@ async def gateway(system):
 
 def today():
     return datetime.now(ZoneInfo(TZ)).date()
-
-
-async def reload_until(page, selector: str, text: str, timeout: float = 60) -> None:
-    """Reload ``page`` until ``selector`` reads ``text`` (the saga moves on behind the page)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = page.locator(selector)
-        if await found.count() and (await found.first.inner_text()).strip() == text:
-            return
-        assert time.monotonic() < deadline, f"{selector} is not {text}: {await page.content()}"
-        await asyncio.sleep(0.5)
-        await page.reload()
 
 
 async def test_guest_books_pays_pre_checks_in_and_the_desk_checks_them_in(browser, gateway):
@@ -145,7 +132,7 @@ async def test_guest_cancels_from_the_emailed_link(browser, gateway, system):
             "room_type": "DBL", "check_in": arrive.isoformat(), "check_out": (arrive + timedelta(days=1)).isoformat(),
             "adults": 1, "booker": {"first_name": "Alan", "last_name": "Turing", "email": "alan@example.test"}})
         assert placed.status_code == 202, placed.text
-        booking_id = placed.json()["booking_id"]
+        booking_id, token = placed.json()["booking_id"], placed.json()["guest_token"]
         sink = f"http://127.0.0.1:{system.layout.ports['smtp-sink-web']}/api/messages"
         deadline = time.monotonic() + 60
         while True:
@@ -166,6 +153,8 @@ async def test_guest_cancels_from_the_emailed_link(browser, gateway, system):
     await page.wait_for_selector("text=Your booking is cancelled.")
     assert (await page.inner_text("#status")).strip() == "CANCELLED"
     await shot(page, "guest-booking-cancelled")
+    logged = [name for name, process in system.processes.items() if any(token in line for line in process.lines)]
+    assert not logged, f"the guest token is in the logs of {logged}"
 
 
 async def test_a_wrong_link_opens_nothing(browser, gateway):
@@ -287,3 +276,71 @@ async def test_the_desk_builds_a_hotel_in_the_catalogue_and_guests_see_it(browse
     quote = await page.inner_text("#quote")
     assert "City tax" in quote and "6.00 EUR" in quote  # 3 a night, two nights: the old tax list stands
     assert (await page.inner_text("#total")).strip() == "456.00 EUR"  # 500 less 10 %, plus 6
+
+
+async def _paid(http, *, first_name: str, days_ahead: int, adults: int = 1) -> tuple[str, str]:
+    """A booking placed and paid through the API, waiting for the desk: (id, guest token)."""
+    arrive = today() + timedelta(days=days_ahead)
+    placed = (await http.post(f"/api/v1/hotels/{HOTEL}/bookings", json={
+        "room_type": "DBL", "check_in": arrive.isoformat(), "check_out": (arrive + timedelta(days=1)).isoformat(),
+        "adults": adults, "booker": {"first_name": first_name, "last_name": "Tester",
+                                     "email": f"{first_name.lower()}@example.test"}})).json()
+    booking_id, token = placed["booking_id"], placed["guest_token"]
+    view = await _guest_view(http, booking_id, token, lambda v: v["payment"].get("checkout_url"))
+    await http.post(view["payment"]["checkout_url"], data={"card_number": "4242424242424242"})
+    await _guest_view(http, booking_id, token, lambda v: v["status"] == "PENDING_APPROVAL")
+    return booking_id, token
+
+
+async def test_pre_check_in_refuses_bad_input_and_changes_nothing(gateway):
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        booking_id, token = await _paid(http, first_name="Barbara", days_ahead=20)
+        url = f"/api/v1/hotels/{HOTEL}/bookings/{booking_id}/pre-check-in"
+        guest = {"Authorization": f"Bearer {token}"}
+        for body in ({"party_names": ["A", "B"]},  # two names for one guest
+                     {"party_names": ["Barbara Tester"], "arrival_time": "25:00"},
+                     {"party_names": []}, {"party_names": ["B"], "unknown": 1}):
+            answer = await http.put(url, json=body, headers=guest)
+            assert answer.status_code == 422, (body, answer.text)
+        assert (await http.put(url, json={"party_names": ["X"]},
+                               headers={"Authorization": "Bearer wrong"})).status_code == 404
+        assert (await http.get(url, headers=guest)).json()["completed_at"] is None
+        saved = await http.put(url, json={"party_names": ["Barbara Tester"], "arrival_time": "09:15"}, headers=guest)
+        assert saved.status_code == 200 and saved.json()["arrival_time"] == "09:15"
+        staff_view = (await http.get(f"/api/v1/staff/hotels/{HOTEL}/bookings/{booking_id}/pre-check-in",
+                                     headers=STAFF)).json()
+        assert staff_view["party_names"] == ["Barbara Tester"]
+        await http.post(f"/api/v1/hotels/{HOTEL}/bookings/{booking_id}/cancel", headers=guest)
+        await _guest_view(http, booking_id, token, lambda v: v["status"] == "CANCELLED")
+        late = await http.put(url, json={"party_names": ["Someone Else"]}, headers=guest)
+        assert late.status_code == 409
+        assert (await http.get(url, headers=guest)).json()["party_names"] == ["Barbara Tester"]
+
+
+async def test_the_desk_approves_and_declines_several_bookings_at_once(browser, gateway):
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        first = await _paid(http, first_name="Mary", days_ahead=30)
+        second = await _paid(http, first_name="Edsger", days_ahead=31)
+        third = await _paid(http, first_name="Niklaus", days_ahead=32)
+    desk = await (await browser.new_context()).new_page()
+    await desk.goto(f"{gateway}/console/")
+    await desk.fill("#email", EMAIL)
+    await desk.fill("#password", PASSWORD)
+    await desk.click("button:has-text('Sign in')")
+    await desk.goto(f"{gateway}/console/{HOTEL}/bookings?q=Tester&status=PENDING_APPROVAL")
+    for booking_id, _ in (first, second):
+        await desk.check(f"input[value='{booking_id}']")
+    await desk.click("text=Apply")
+    await desk.wait_for_selector("text=2 of 2 bookings: approved.")
+    await desk.check(f"input[value='{third[0]}']")
+    await desk.select_option("#action", "decline")
+    await desk.click("text=Apply")
+    await desk.wait_for_selector("text=A decline needs a reason.")  # refused, nothing declined
+    await desk.check(f"input[value='{third[0]}']")
+    await desk.select_option("#action", "decline")
+    await desk.fill("#reason_code", "NO_AVAILABILITY")
+    await desk.click("text=Apply")
+    await desk.wait_for_selector("text=1 of 1 bookings: declined.")
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        for (booking_id, token), status in ((first, "CONFIRMED"), (second, "CONFIRMED"), (third, "DECLINED")):
+            await _guest_view(http, booking_id, token, lambda v, s=status: v["status"] == s)

@@ -4,6 +4,7 @@ to the staff API through the gateway; the staff JWT lives in an HttpOnly cookie 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -246,7 +247,8 @@ async def report_csv(request: Request, hotel: str, kind: str):
     if answer.status != 200:
         return Response(answer.body, status_code=answer.status, media_type="application/problem+json")
     return Response(answer.body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{hotel}-{kind}.csv"'})
+                    headers={"Content-Disposition": "attachment; filename=\"%s-%s.csv\"" % (
+                        re.sub(r"[^A-Za-z0-9_-]", "_", hotel), kind)})
 
 
 # The catalogue: each form is one PUT of the staff API (the gateway checks the role: ADMIN for the

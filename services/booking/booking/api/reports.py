@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -60,6 +61,7 @@ def _answer(kind: str, hotel: str, on: date, items: list[dict], fmt: str):
 
 
 def _csv(name: str, columns: list[str], rows: list[dict]) -> Response:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)  # a header is latin-1, and a file name nothing odd
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
