@@ -11,6 +11,7 @@ import logging
 
 from hotelmate_contracts.saga import PaymentFailed
 from hotelmate_platform.db import Database
+from hotelmate_platform.jobs import run_jobs_forever
 
 from .adapters import repository as repo
 from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, capture_before, snapshot
@@ -59,19 +60,13 @@ class EventProcessor:
 
     async def run_once(self) -> int:
         async with self.db.unit_of_work() as uow:
-            rows = await repo.claim_due(uow.session, "stripe_events", self.settings.payments_worker_batch,
+            rows = await repo.claim_due(uow.session, repo.STRIPE_EVENTS, self.settings.payments_worker_batch,
                                         self.settings.payments_lease_seconds)
         await asyncio.gather(*(self.process(row) for row in rows))
         return len(rows)
 
     async def run_forever(self) -> None:
-        while True:
-            self.wakeup.clear()  # before claiming: an event stored while we claim wakes the next round
-            if not await self.run_once():
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), self.settings.payments_worker_poll_seconds)
-                except TimeoutError:
-                    pass
+        await run_jobs_forever(self.run_once, wake=self.wakeup, poll_seconds=self.settings.payments_worker_poll_seconds)
 
     async def process(self, row: dict) -> None:
         try:
@@ -82,7 +77,7 @@ class EventProcessor:
             delay = self.settings.retry_delay_seconds(row["attempts"])
             log.warning("stripe event %s (%s) postponed %.1fs: %s", row["id"], row["type"], delay, exc)
             async with self.db.unit_of_work() as uow:
-                await repo.postpone(uow.session, "stripe_events", row["id"], delay, str(exc))
+                await repo.STRIPE_EVENTS.postpone(uow.session, row["id"], delay_seconds=delay, error=str(exc))
 
     async def _handle(self, event_id: str, event_type: str, obj: dict) -> None:
         if event_type not in HANDLED:
