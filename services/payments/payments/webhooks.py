@@ -15,8 +15,8 @@ from hotelmate_platform.jobs import run_jobs_forever
 
 from .adapters import repository as repo
 from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, capture_before, snapshot
-from .domain.model import (MONEY_TAKEN, Outcome, Status, observe_closed_unpaid, observe_intent, observe_refunds,
-                           observe_stray_intent)
+from .domain.model import (MONEY_TAKEN, Outcome, Status, for_another_amount, observe_closed_unpaid, observe_intent,
+                           observe_refunds, observe_stray_intent)
 from .recording import apply_outcome
 from .settings import PaymentsSettings
 
@@ -114,9 +114,11 @@ class EventProcessor:
                 outcome = Outcome(later.state, outcome.announce + later.announce, outcome.void_needed)
             if event_type in DECLINES and outcome.state.status is Status.CHECKOUT_OPEN and not state.closed:
                 uow.publish(PaymentFailed(booking_id=booking_id, stage="AUTHORIZATION", reason=decline_reason(obj)))
-            if intent_id and not row["payment_intent_id"] and not outcome.void_needed:
+            # A stray intent (voided, or of another amount and already cancelled) never becomes the payment's.
+            stray = outcome.void_needed or (intent is not None and for_another_amount(state, snapshot(intent)))
+            if intent_id and not row["payment_intent_id"] and not stray:
                 fields["payment_intent_id"] = intent_id
-            if intent is not None and not outcome.void_needed and (until := capture_before(intent)):
+            if intent is not None and not stray and (until := capture_before(intent)):
                 fields["capture_before"] = until  # the authorisation's real limit, for the retries
             await apply_outcome(uow, row, outcome, intent_id=intent_id, **fields)
             await repo.mark_event_processed(uow.session, event_id)
