@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from hotelmate_devtools.testing import system_fixture
+from hotelmate_devtools.waiting import eventually
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from booking_flow import GOOD_CARD, Desk, Guest  # noqa: E402
@@ -40,15 +41,6 @@ async def intent_status(stripe: httpx.AsyncClient, intent: str) -> str:
     return answer.json()["status"]
 
 
-async def eventually(check, timeout: float = 30) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.2)
-    return True
-
-
 async def test_approval_deadline_lapses_expires_the_booking_and_voids_the_card(http, stripe):
     desk = Desk(http)
     await desk.login()
@@ -61,7 +53,7 @@ async def test_approval_deadline_lapses_expires_the_booking_and_voids_the_card(h
     assert view["approval_deadline"], "the guest sees when the hotel must decide"
     await guest.wait_for("EXPIRED", timeout=40)  # nobody decided in time
     # under load a Stripe call may time out and go round the payments retry ladder (0.5 s, 2 s, 10 s, 30 s)
-    assert await eventually(lambda: _payment_is(guest, "VOIDED"), timeout=90), await desk.detail("dl-rome", guest.booking_id)
+    assert await eventually(lambda: _payment_is(guest, "VOIDED"), timeout=90, interval=0.2), await desk.detail("dl-rome", guest.booking_id)
     assert (await desk.act("dl-rome", guest.booking_id, "approve")).status_code == 409, "too late to approve"
     detail = await desk.detail("dl-rome", guest.booking_id)
     assert [t["to"] for t in detail["timeline"]][-1] == "EXPIRED"
@@ -86,7 +78,7 @@ async def test_payment_arriving_after_expiry_is_voided_and_the_booking_stays_exp
     assert await intent_status(stripe, intent) == "requires_capture"
     await guest.wait_for("EXPIRED", timeout=90)  # the hold lapses unpaid, as far as HotelMate knows
     system.restart("payments")  # now Stripe's retried webhook arrives, late
-    assert await eventually(lambda: _intent_is(stripe, intent, "canceled"), timeout=40), "the late authorisation is voided"
+    assert await eventually(lambda: _intent_is(stripe, intent, "canceled"), timeout=40, interval=0.2), "the late authorisation is voided"
     await asyncio.sleep(2)
     view = await guest.view()
     assert view["status"] == "EXPIRED", "a late payment never revives the booking"

@@ -8,23 +8,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hotelmate_contracts import BookingRoomAssigned, HotelProfile, PlaceHold
+from hotelmate_platform.db import UnitOfWork
 from hotelmate_platform.problems import Problem
 from hotelmate_platform.service import Runtime
 
 from .adapters import repository
-from .adapters.repository import Booking
 from .adapters.upstream import Upstream
 from .api.schemas import BookingRequest
-from .domain.model import hotel_today, new_guest_token, party_errors, stay_date_errors, token_digest
-from .domain.policies import CancellationTerms, cancellation_terms
-from .domain.states import Status, Trigger, TransitionRefused, allows
-from .transitions import Transitions, contact, profile_of, quote_of
+from .domain.booking import Booking, BookingConflict, Outcome
+from .domain.model import new_guest_token, party_errors, stay_date_errors, token_digest
+from .domain.policies import CancellationTerms
+from .domain.states import PaymentState, Status, Trigger, TransitionRefused
+from .outcomes import BookingOutbox
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class BookingCommands:
         self.runtime = runtime
         self.db = runtime.db
         self.upstream: Upstream = runtime.extras["upstream"]
-        self.transitions = Transitions(runtime.settings)
+        self.outbox = BookingOutbox(runtime.settings)
 
     async def _replay(self, hotel: str, key: str, digest: str) -> Placed | None:
         async with self.db.sessions() as session:
@@ -141,7 +142,7 @@ class BookingCommands:
                           check_in=body.check_in, check_out=body.check_out, adults=body.adults, children=body.children,
                           promo_code=body.promo_code, special_requests=body.special_requests,
                           token_digest=token_digest(token), idempotency_key=idempotency_key, request_digest=digest,
-                          hotel_profile=profile.model_dump(mode="json"), payment_status="NONE",
+                          hotel_profile=profile.model_dump(mode="json"), payment_status=PaymentState.NONE.value,
                           hold_expires_at=now + timedelta(minutes=profile.hold_minutes))
             rows = party_rows(body)
             inserted = await repository.insert_booking(uow.session, values, rows)
@@ -155,7 +156,8 @@ class BookingCommands:
                                       check_in=body.check_in, check_out=body.check_out, adults=body.adults,
                                       children=body.children, promo_code=body.promo_code,
                                       expires_at=values["hold_expires_at"]), correlation_id=booking_id)
-                self.transitions.announce(uow, booking, None, actor="guest", reason="booking requested", token=token)
+                self.outbox.announce(uow, Booking(booking), None, actor="guest", reason="booking requested",
+                                     token=token)
         if not inserted:  # a concurrent twin with the same Idempotency-Key won
             replay = await self._replay(hotel, idempotency_key, digest)
             assert replay is not None
@@ -176,99 +178,71 @@ class BookingCommands:
             log.warning("promo code of a booking for %s left to the hold: inventory did not quote in time", hotel)
 
     async def _locked(self, uow, hotel: str, booking_id: str) -> Booking:
-        booking = await repository.load(uow.session, booking_id, hotel=hotel, for_update=True)
-        if booking is None:
+        row = await repository.load(uow.session, booking_id, hotel=hotel, for_update=True)
+        if row is None:
             raise not_found()
-        return booking
+        return Booking(row)
 
-    async def _fire(self, uow, booking: Booking, trigger: Trigger, **kwargs) -> None:
-        try:
-            await self.transitions.fire(uow, booking, trigger, now=utcnow(), **kwargs)
-        except TransitionRefused as exc:
-            raise conflict(f"A {exc.status} booking cannot take {trigger.value.lower().replace('_', ' ')}.")
+    async def _change(self, hotel: str, booking_id: str, actor: str, decide: Callable[[Booking], Outcome | None],
+                      also: Callable[[UnitOfWork, Booking], None] | None = None) -> dict:
+        """Load and lock the booking, let ``decide`` call the aggregate, save (and ``also`` add its own
+        messages); answers the booking's row. A refused transition or guard is 409 and changes nothing."""
+        async with self.db.unit_of_work() as uow:
+            booking = await self._locked(uow, hotel, booking_id)
+            try:
+                outcome = decide(booking)
+            except TransitionRefused as exc:
+                raise conflict(f"A {exc.status} booking cannot take {exc.trigger.value.lower().replace('_', ' ')}.")
+            except BookingConflict as exc:
+                raise conflict(str(exc))
+            await self.outbox.save(uow, booking, outcome, actor=actor)
+            if also is not None:
+                also(uow, booking)
+            return booking.row
 
     async def decide(self, hotel: str, booking_id: str, decision: str, staff_id: str,
-                     reason_code: str | None = None, note: str | None = None) -> Booking:
+                     reason_code: str | None = None, note: str | None = None) -> dict:
         """Approve or decline. The same decision again is a no-op; a conflicting one is 409."""
-        async with self.db.unit_of_work() as uow:
-            booking = await self._locked(uow, hotel, booking_id)
-            if booking["decision"] == decision:
-                return booking
-            if booking["decision"] is not None:
-                raise conflict(f"This booking was already {booking['decision'].lower()}.")
-            record = {"decision": decision, "by": staff_id, "at": utcnow().isoformat(), "reason_code": reason_code,
-                      "note": note}
-            trigger = Trigger.APPROVE if decision == "APPROVED" else Trigger.DECLINE
-            reason = "approved" if decision == "APPROVED" else f"declined: {reason_code}"
-            await self._fire(uow, booking, trigger, actor=staff_id, reason=reason,
-                             changes={"decision": decision, "decision_json": record})
-            return booking
+        return await self._change(hotel, booking_id, staff_id, lambda b: b.decide(
+            decision, staff_id, now=utcnow(), reason_code=reason_code, note=note))
 
-    def terms(self, booking: Booking, *, now: datetime, waive_fee: bool = False) -> CancellationTerms:
-        quote = quote_of(booking)
-        profile = profile_of(booking)
-        if quote is None:  # no price yet: nothing charged, nothing to refund
-            return CancellationTerms(Decimal(0), Decimal(0), None)
-        return cancellation_terms(quote, now=now, check_in_time=profile.check_in_time, timezone=profile.timezone,
-                                  captured=booking["status"] == Status.CONFIRMED, waive_fee=waive_fee)
+    def terms(self, booking: dict, *, now: datetime, waive_fee: bool = False) -> CancellationTerms:
+        return Booking(booking).cancellation_terms(now=now, waive_fee=waive_fee)
 
-    def cancellable(self, booking: Booking) -> None:
-        if booking["status"] == Status.PENDING_APPROVAL and booking["decision"] == "APPROVED":
-            raise conflict("The payment is being captured; cancel once the booking is confirmed.")
-        if not allows(booking["status"], Trigger.CANCEL):
-            raise conflict(f"A {booking['status']} booking cannot be cancelled.")
+    def cancellable(self, booking: dict) -> None:
+        try:
+            Booking(booking).ensure_cancellable()
+        except BookingConflict as exc:
+            raise conflict(str(exc))
 
-    async def cancel(self, hotel: str, booking_id: str, *, actor: str, reason: str, waive_fee: bool = False) -> Booking:
-        async with self.db.unit_of_work() as uow:
-            booking = await self._locked(uow, hotel, booking_id)
-            if booking["status"] == Status.CANCELLED:
-                return booking  # cancelling twice is a no-op
-            self.cancellable(booking)
-            now = utcnow()
-            terms = self.terms(booking, now=now, waive_fee=waive_fee)
-            record = {"at": now.isoformat(), "by": actor, "reason": reason, "fee": str(terms.fee),
-                      "refund": str(terms.refund), "fee_waived": waive_fee}
-            await self._fire(uow, booking, Trigger.CANCEL, actor=actor, reason=f"cancelled: {reason}",
-                             changes={"cancellation": record}, refund=terms.refund)
-            return booking
+    async def cancel(self, hotel: str, booking_id: str, *, actor: str, reason: str, waive_fee: bool = False) -> dict:
+        return await self._change(hotel, booking_id, actor, lambda b: b.cancel(actor, reason, now=utcnow(),
+                                                                              waive_fee=waive_fee))
 
-    async def stay(self, hotel: str, booking_id: str, trigger: Trigger, staff_id: str) -> Booking:
+    async def stay(self, hotel: str, booking_id: str, trigger: Trigger, staff_id: str) -> dict:
         """Check-in, check-out, no-show."""
-        async with self.db.unit_of_work() as uow:
-            booking = await self._locked(uow, hotel, booking_id)
-            if trigger in (Trigger.CHECK_IN, Trigger.NO_SHOW) and allows(booking["status"], trigger):
-                if hotel_today(utcnow(), profile_of(booking).timezone) < booking["check_in"]:
-                    raise conflict("Not before the arrival date (hotel time).")
-                if trigger == Trigger.CHECK_IN and not booking["room_number"]:
-                    raise conflict("Assign a room before check-in.")
-            await self._fire(uow, booking, trigger, actor=staff_id, reason=trigger.value.lower().replace("_", "-"))
-            return booking
+        return await self._change(hotel, booking_id, staff_id, lambda b: b.stay(trigger, now=utcnow()))
 
-    async def assign_room(self, hotel: str, booking_id: str, room_number: str | None, staff_id: str) -> Booking:
+    async def assign_room(self, hotel: str, booking_id: str, room_number: str | None, staff_id: str) -> dict:
         """Assign, move (``room_number``) or unassign (``None``) through inventory, then record it."""
         async with self.db.sessions() as session:
-            booking = await repository.load(session, booking_id, hotel=hotel)
-        if booking is None:
+            row = await repository.load(session, booking_id, hotel=hotel)
+        if row is None:
             raise not_found()
-        _refuse_unless_assignable(booking)
+        try:
+            Booking(row).ensure_assignable()
+        except BookingConflict as exc:
+            raise conflict(str(exc))
         if room_number is None:
             await self.upstream.unassign_room(hotel, booking_id)
         else:
             await self.upstream.assign_room(hotel, booking_id, room_number)
-        async with self.db.unit_of_work() as uow:
-            booking = await self._locked(uow, hotel, booking_id)
-            _refuse_unless_assignable(booking)  # cancelled meanwhile? its hold's release clears inventory's room
-            await repository.update(uow.session, booking_id, {"room_number": room_number})
-            booking["room_number"] = room_number
-            await repository.add_timeline(uow.session, booking_id, booking["status"], booking["status"], staff_id,
-                                          f"room {room_number} assigned" if room_number else "room unassigned")
+        # cancelled meanwhile? its hold's release clears inventory's room
+
+        def announce(uow: UnitOfWork, booking: Booking) -> None:
             uow.publish(BookingRoomAssigned(
-                booking_id=booking_id, hotel=hotel, hotel_profile=profile_of(booking), guest=contact(booking),
+                booking_id=booking_id, hotel=hotel, hotel_profile=booking.profile, guest=booking.contact,
                 room_number=room_number, check_in=booking["check_in"], check_out=booking["check_out"]),
                 correlation_id=booking_id)
-            return booking
 
-
-def _refuse_unless_assignable(booking: Booking) -> None:
-    if not allows(booking["status"], Trigger.ASSIGN_ROOM):
-        raise conflict(f"Rooms are assigned to CONFIRMED or CHECKED_IN bookings, not {booking['status']}.")
+        return await self._change(hotel, booking_id, staff_id, lambda b: b.assign_room(room_number), announce)

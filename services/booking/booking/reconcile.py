@@ -22,13 +22,10 @@ from hotelmate_platform.problems import Problem
 
 from .adapters.tables import bookings
 from .adapters.upstream import Upstream
-from .domain.states import OVER_BEFORE_CAPTURE as OVER
+from .domain.states import OVER_BEFORE_CAPTURE as OVER, ROOMS_COMMITTED, SOLD, WAITING, Status
 from .settings import BookingSettings
 
 log = logging.getLogger(__name__)
-
-SOLD = {"CONFIRMED", "CHECKED_IN", "CHECKED_OUT", "NO_SHOW"}
-WAITING = {"PENDING_PAYMENT", "PENDING_APPROVAL"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ def payment_drift(booking: dict, payment: dict | None) -> list[str]:
     if captured and status not in SOLD and pay_status != "REFUNDED":
         owed = amount((booking.get("cancellation") or {}).get("refund"))
         # cancelled after capture: refunded less the fee, or the fee kept everything
-        if not (status == "CANCELLED" and (refunded or owed == 0)):
+        if not (status == Status.CANCELLED and (refunded or owed == 0)):
             found.append(f"captured payment on a {status} booking, not refunded")
     if status in OVER and pay_status == "AUTHORIZED":
         found.append(f"authorisation left open on a {status} booking")
@@ -67,7 +64,7 @@ def payment_drift(booking: dict, payment: dict | None) -> list[str]:
 def hold_drift(booking: dict, hold: dict | None) -> list[str]:
     status = booking["status"]
     hold_status = str((hold or {}).get("status") or "NONE").upper()
-    if status in ("CONFIRMED", "CHECKED_IN") and hold_status != "COMMITTED":
+    if status in ROOMS_COMMITTED and hold_status != "COMMITTED":
         return [f"{status} booking whose hold is {hold_status}, not COMMITTED"]
     if status in OVER and hold_status in ("HELD", "COMMITTED"):
         return [f"{status} booking still has its rooms {hold_status}"]
@@ -86,7 +83,7 @@ async def reconcile(db: Database, upstream: Upstream, *, grace: timedelta, hotel
         async with db.sessions() as session:
             rows = (await session.execute(
                 sa.select(bookings.c.id, bookings.c.status, bookings.c.cancellation)
-                .where(bookings.c.updated_at <= at_rest, bookings.c.status != "REQUESTED", bookings.c.id > after,
+                .where(bookings.c.updated_at <= at_rest, bookings.c.status != Status.REQUESTED.value, bookings.c.id > after,
                        bookings.c.hotel.in_(hotels) if hotels else sa.true())
                 .order_by(bookings.c.id).limit(batch))).all()
         if not rows:

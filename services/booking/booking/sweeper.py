@@ -19,11 +19,11 @@ from hotelmate_contracts import ApprovalDeadlineNear
 from hotelmate_platform.db import Database, UnitOfWork
 
 from .adapters import repository
-from .adapters.repository import Booking
 from .adapters.tables import bookings
-from .domain.states import Trigger
+from .domain.booking import Booking, Outcome
+from .domain.states import AWAITING_PAYMENT, Status
+from .outcomes import BookingOutbox
 from .settings import BookingSettings
-from .transitions import Transitions, contact, profile_of
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Sweeper:
     def __init__(self, db: Database, settings: BookingSettings) -> None:
         self.db = db
         self.settings = settings
-        self.transitions = Transitions(settings)
+        self.outbox = BookingOutbox(settings)
 
     async def sweep(self) -> int:
         """One round; returns how many bookings it moved or warned about."""
@@ -62,7 +62,7 @@ class Sweeper:
             async with self.db.unit_of_work() as uow:
                 if not await repository.lock_if_due(uow.session, booking_id, due):
                     return 0  # done meanwhile, or another replica has it
-                await action(uow, await repository.load(uow.session, booking_id))
+                await action(uow, Booking(await repository.load(uow.session, booking_id)))
             return 1
         except INFRASTRUCTURE:
             raise
@@ -73,25 +73,24 @@ class Sweeper:
             await repository.postpone_sweep(uow.session, booking_id, retry)
         return 0
 
-    def _fire(self, trigger: Trigger, reason: str) -> Action:
+    def _fire(self, decide: Callable[[Booking], Outcome]) -> Action:
         async def fire(uow: UnitOfWork, booking: Booking) -> None:
-            await self.transitions.fire(uow, booking, trigger, actor="system", now=datetime.now(timezone.utc),
-                                        reason=reason)
+            await self.outbox.save(uow, booking, decide(booking), actor="system")
         return fire
 
     async def _expire_holds(self) -> int:
         now = datetime.now(timezone.utc)
         return await self._each_due(
-            sa.and_(bookings.c.status.in_(("REQUESTED", "PENDING_PAYMENT")), bookings.c.hold_expires_at <= now),
-            self._fire(Trigger.HOLD_LAPSED, "hold expired unpaid"))
+            sa.and_(bookings.c.status.in_(sorted(s.value for s in AWAITING_PAYMENT)), bookings.c.hold_expires_at <= now),
+            self._fire(Booking.lapse_hold))
 
     async def _expire_approvals(self) -> int:
         # A decision already taken (hold commit or capture in flight) is left to their answers.
         now = datetime.now(timezone.utc)
         return await self._each_due(
-            sa.and_(bookings.c.status == "PENDING_APPROVAL", bookings.c.decision.is_(None),
+            sa.and_(bookings.c.status == Status.PENDING_APPROVAL.value, bookings.c.decision.is_(None),
                     bookings.c.approval_deadline <= now),
-            self._fire(Trigger.APPROVAL_LAPSED, "approval deadline lapsed"))
+            self._fire(Booking.lapse_approval))
 
     async def _warn_deadlines(self) -> int:
         now = datetime.now(timezone.utc)
@@ -99,10 +98,11 @@ class Sweeper:
 
         async def warn(uow: UnitOfWork, booking: Booking) -> None:
             uow.publish(ApprovalDeadlineNear(
-                booking_id=booking["id"], hotel=booking["hotel"], hotel_profile=profile_of(booking),
-                guest=contact(booking), approval_deadline=booking["approval_deadline"]), correlation_id=booking["id"])
-            await repository.update(uow.session, booking["id"], {"deadline_warned_at": now})
+                booking_id=booking.id, hotel=booking.hotel, hotel_profile=booking.profile,
+                guest=booking.contact, approval_deadline=booking["approval_deadline"]), correlation_id=booking.id)
+            booking.deadline_warned(now)
+            await self.outbox.save(uow, booking, None, actor="system")
 
         return await self._each_due(
-            sa.and_(bookings.c.status == "PENDING_APPROVAL", bookings.c.decision.is_(None),
+            sa.and_(bookings.c.status == Status.PENDING_APPROVAL.value, bookings.c.decision.is_(None),
                     bookings.c.deadline_warned_at.is_(None), bookings.c.approval_deadline <= soon), warn)

@@ -9,6 +9,7 @@ from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
 from .api import internal, public, staff
+from .api.schemas import install_domain_problems
 from .cache import CatalogCache
 from .handlers import HANDLERS, expire_lapsed_holds
 from .settings import InventorySettings
@@ -33,3 +34,4 @@ app = create_service_app(
     handlers=HANDLERS,
     on_start=[start_catalog_cache, start_sweeper, start_retention],
 )
+install_domain_problems(app)

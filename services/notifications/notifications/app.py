@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from hotelmate_platform.retention import Rule, start_retention
 from hotelmate_platform.service import Runtime, create_service_app
-from hotelmate_platform.tasks import every
+from hotelmate_platform.jobs import run_jobs_forever
 
 from .adapters.repository import DELIVERIES_DUE
 from .adapters.smtp import SmtpMailer
@@ -34,8 +34,8 @@ def create_app(settings: NotificationsSettings) -> FastAPI:
     async def start_sender(runtime: Runtime) -> None:
         sender = Sender(runtime.db, settings, SmtpMailer(settings).send)
         runtime.extras["sender"] = sender
-        runtime.start("mail-sender", lambda: every(settings.mail_poll_seconds, sender.send_due,
-                                                   wake=runtime.db.signal(DELIVERIES_DUE)))
+        runtime.start("mail-sender", lambda: run_jobs_forever(sender.send_due, wake=runtime.db.signal(DELIVERIES_DUE),
+                                                              poll_seconds=settings.mail_poll_seconds))
         await start_retention(runtime, [sent_bodies_rule(settings)])
 
     return create_service_app(settings, migrations_dir=MIGRATIONS, routers=[staff_router], handlers=HANDLERS,

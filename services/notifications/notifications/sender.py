@@ -34,22 +34,19 @@ class Sender:
         self.send = send
 
     async def send_due(self) -> int:
-        """Send every delivery that is due now, batch after batch; returns how many were attempted.
+        """Send up to a batch of the deliveries due now; returns how many were attempted.
 
-        Each delivery is claimed on its own right before its SMTP call (two replicas may look at
-        the same batch; the claim gives each email to one), so a slow batch never outlasts a lease."""
+        Each delivery is claimed on its own right before its SMTP call (``SKIP LOCKED`` gives each
+        email to one replica), so a slow batch never outlasts a lease."""
         attempted = 0
-        while True:
-            async with self.db.sessions() as session:
-                ids = await repository.due_ids(session, limit=self.settings.mail_batch_size)
-            for delivery_id in ids:
-                async with self.db.sessions() as session, session.begin():
-                    row = await repository.claim(session, delivery_id, lease_seconds=self.settings.mail_lease_seconds)
-                if row is not None:
-                    await self.deliver(row)
-                    attempted += 1
-            if len(ids) < self.settings.mail_batch_size:
-                return attempted
+        while attempted < self.settings.mail_batch_size:
+            async with self.db.sessions() as session, session.begin():
+                row = await repository.claim_next(session, lease_seconds=self.settings.mail_lease_seconds)
+            if row is None:
+                break
+            await self.deliver(row)
+            attempted += 1
+        return attempted
 
     async def deliver(self, row: Row) -> None:
         """One SMTP attempt for a claimed row, then SENT, PENDING again later, or FAILED."""

@@ -4,7 +4,6 @@ in-process on the run's PostgreSQL and RabbitMQ, and a way to put booking events
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from hotelmate_contracts import (
 )
 from hotelmate_devtools.cleanup import delete_namespace_queues
 from hotelmate_devtools.system import free_port
+
 from hotelmate_platform.settings import PlatformSettings
 from notifications.app import create_app
 from notifications.settings import NotificationsSettings
@@ -159,18 +159,6 @@ async def isolated_bus_cleanup(platform_settings):
     yield
     namespace = isolated_env()["HOTELMATE_BUS_NAMESPACE"]
     await delete_namespace_queues(platform_settings.model_copy(update={"bus_namespace": namespace}))
-
-
-async def wait_until(check, timeout: float = 15.0, interval: float = 0.05):
-    """Poll ``check`` (sync or async) until it is truthy; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(interval)
 
 
 # --- test data ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from functools import partial
 
 from hotelmate_contracts.saga import CheckoutCreated, PaymentFailed, PaymentRefunded
 from hotelmate_platform.db import Database
+from hotelmate_platform.jobs import run_jobs_forever
 
 from .adapters import repository as repo
 from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, snapshot
@@ -36,7 +37,7 @@ class OperationWorker:
     async def run_once(self) -> int:
         """Claim a batch of due operations and run them side by side; answers how many ran."""
         async with self.db.unit_of_work() as uow:
-            ops = await repo.claim_due(uow.session, "payment_operations", self.settings.payments_worker_batch,
+            ops = await repo.claim_due(uow.session, repo.OPERATIONS, self.settings.payments_worker_batch,
                                        self.settings.payments_lease_seconds)
         await asyncio.gather(*(self.run(op) for op in ops))
         return len(ops)
@@ -44,14 +45,8 @@ class OperationWorker:
     async def run_forever(self) -> None:
         """Run due operations; when none are left, sleep until a commit adds one (or the poll, for
         postponed retries and other replicas' leases)."""
-        due = self.db.signal(repo.OPERATIONS_DUE)
-        while True:
-            due.clear()  # before claiming: an operation committed while we claim wakes the next round
-            if not await self.run_once():
-                try:
-                    await asyncio.wait_for(due.wait(), self.settings.payments_worker_poll_seconds)
-                except TimeoutError:
-                    pass
+        await run_jobs_forever(self.run_once, wake=self.db.signal(repo.OPERATIONS_DUE),
+                               poll_seconds=self.settings.payments_worker_poll_seconds)
 
     async def run(self, op: dict) -> None:
         try:
@@ -89,7 +84,7 @@ class OperationWorker:
         delay = self.settings.retry_delay_seconds(op["attempts"])
         log.warning("operation %s of %s: %s; retrying in %.1fs", op["op_key"], op["booking_id"], error, delay)
         async with self.db.unit_of_work() as uow:
-            await repo.postpone(uow.session, "payment_operations", op["id"], delay, error)
+            await repo.OPERATIONS.postpone(uow.session, op["id"], delay_seconds=delay, error=error)
 
     async def _fail(self, op: dict, reason: str) -> None:
         async with self.db.unit_of_work() as uow:

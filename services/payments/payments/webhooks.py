@@ -11,12 +11,13 @@ import logging
 
 from hotelmate_contracts.saga import PaymentFailed
 from hotelmate_platform.db import Database
+from hotelmate_platform.jobs import run_jobs_forever
 
 from .adapters import repository as repo
 from .adapters.stripe_api import StripeApi, StripeRefused, StripeUnavailable, capture_before, snapshot
 from .claims import settle
-from .domain.model import (MONEY_TAKEN, Outcome, Status, observe_closed_unpaid, observe_intent, observe_refunds,
-                           observe_stray_intent)
+from .domain.model import (MONEY_TAKEN, Outcome, Status, for_another_amount, observe_closed_unpaid, observe_intent,
+                           observe_refunds, observe_stray_intent)
 from .recording import apply_outcome
 from .settings import PaymentsSettings
 
@@ -60,19 +61,13 @@ class EventProcessor:
 
     async def run_once(self) -> int:
         async with self.db.unit_of_work() as uow:
-            rows = await repo.claim_due(uow.session, "stripe_events", self.settings.payments_worker_batch,
+            rows = await repo.claim_due(uow.session, repo.STRIPE_EVENTS, self.settings.payments_worker_batch,
                                         self.settings.payments_lease_seconds)
         await asyncio.gather(*(self.process(row) for row in rows))
         return len(rows)
 
     async def run_forever(self) -> None:
-        while True:
-            self.wakeup.clear()  # before claiming: an event stored while we claim wakes the next round
-            if not await self.run_once():
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), self.settings.payments_worker_poll_seconds)
-                except TimeoutError:
-                    pass
+        await run_jobs_forever(self.run_once, wake=self.wakeup, poll_seconds=self.settings.payments_worker_poll_seconds)
 
     async def process(self, row: dict) -> None:
         try:
@@ -85,7 +80,7 @@ class EventProcessor:
 
             async def postpone() -> None:
                 async with self.db.unit_of_work() as uow:
-                    await repo.postpone(uow.session, "stripe_events", row["id"], delay, str(exc))
+                    await repo.STRIPE_EVENTS.postpone(uow.session, row["id"], delay_seconds=delay, error=str(exc))
 
             await settle(row, postpone, f"stripe event {row['id']}")
 
@@ -124,9 +119,11 @@ class EventProcessor:
                 outcome = Outcome(later.state, outcome.announce + later.announce, outcome.void_needed)
             if event_type in DECLINES and outcome.state.status is Status.CHECKOUT_OPEN and not state.closed:
                 uow.publish(PaymentFailed(booking_id=booking_id, stage="AUTHORIZATION", reason=decline_reason(obj)))
-            if intent_id and not row["payment_intent_id"] and not outcome.void_needed:
+            # A stray intent (voided, or of another amount and already cancelled) never becomes the payment's.
+            stray = outcome.void_needed or (intent is not None and for_another_amount(state, snapshot(intent)))
+            if intent_id and not row["payment_intent_id"] and not stray:
                 fields["payment_intent_id"] = intent_id
-            if intent is not None and not outcome.void_needed and (until := capture_before(intent)):
+            if intent is not None and not stray and (until := capture_before(intent)):
                 fields["capture_before"] = until  # the authorisation's real limit, for the retries
             await apply_outcome(uow, row, outcome, intent_id=intent_id, **fields)
             await repo.mark_event_processed(uow.session, event_id)

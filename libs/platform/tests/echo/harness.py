@@ -1,6 +1,5 @@
 """What the messaging tests share: echo worker processes, writing pings, reading their effects."""
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from hotelmate_devtools.waiting import eventually
 from hotelmate_platform.db import Database
 
 from messages import Ping
@@ -77,13 +77,7 @@ async def effects(db: Database, numbers) -> dict[int, int]:
         return dict(rows.all())
 
 
-async def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
+wait_until = eventually  # the suite's one poll-until helper (hotelmate_devtools.waiting)
 
 
 async def pending_outbox(db: Database) -> int:

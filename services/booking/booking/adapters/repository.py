@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..domain.model import format_booking_id
 from .tables import bookings, party, timeline
 
-Booking = dict[str, Any]  # a bookings row plus "party": list of party rows
+BookingRow = dict[str, Any]  # a bookings row plus "party": list of party rows (the aggregate: domain.booking)
 
 
 async def next_booking_id(session: AsyncSession, year: int) -> str:
@@ -38,14 +38,14 @@ async def insert_booking(session: AsyncSession, values: dict, party_rows: list[d
     return True
 
 
-async def find_by_idempotency_key(session: AsyncSession, hotel: str, key: str) -> Booking | None:
+async def find_by_idempotency_key(session: AsyncSession, hotel: str, key: str) -> BookingRow | None:
     row = (await session.execute(
         sa.select(bookings).where(bookings.c.hotel == hotel, bookings.c.idempotency_key == key))).first()
     return dict(row._mapping) if row else None
 
 
 async def load(session: AsyncSession, booking_id: str, *, hotel: str | None = None,
-               for_update: bool = False) -> Booking | None:
+               for_update: bool = False) -> BookingRow | None:
     """The booking with its party, in one query."""
     query = sa.select(bookings, _PARTY_JSON.label("party")).where(bookings.c.id == booking_id)
     if hotel is not None:
@@ -113,7 +113,7 @@ def decode_cursor(cursor: str) -> tuple[date, str]:
 
 
 async def search(session: AsyncSession, hotel: str, *, status: list[str] | None, arrival_from: date | None,
-                 arrival_to: date | None, q: str | None, limit: int, after: tuple[date, str] | None) -> list[Booking]:
+                 arrival_to: date | None, q: str | None, limit: int, after: tuple[date, str] | None) -> list[BookingRow]:
     """Staff list: ordered by arrival then id; keyset pagination after ``after``."""
     query = sa.select(bookings).where(bookings.c.hotel == hotel)
     if status:

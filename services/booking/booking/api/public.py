@@ -15,7 +15,7 @@ from ..adapters import repository
 from ..commands import BookingCommands, utcnow
 from ..domain.model import token_matches
 from ..domain.states import Status
-from ..transitions import quote_of
+from ..domain.booking import quote_of
 from .schemas import BookingRequest, guest_view, money
 
 router = APIRouter(prefix="/api/v1/hotels/{hotel}/bookings", tags=["guest"])
@@ -102,7 +102,7 @@ async def cancellation_quote(booking: dict = Depends(guest_booking), cmd: Bookin
     quote = quote_of(booking)
     currency = quote.total.currency if quote else booking["hotel_profile"]["currency"]
     return {"fee": money(terms.fee, currency), "refund": money(terms.refund, currency),
-            "captured": booking["status"] == "CONFIRMED",
+            "captured": booking["status"] == Status.CONFIRMED,
             "free_until": terms.free_until.isoformat() if terms.free_until else None}
 
 

@@ -9,9 +9,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from hotelmate_contracts import Money
 
-from ..adapters.repository import Booking
+from ..adapters.repository import BookingRow
+from ..domain.booking import quote_of
 from ..domain.policies import free_cancellation_until
-from ..transitions import quote_of
+from ..domain.states import AWAITING_PAYMENT, Status
 
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -69,11 +70,11 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-def guest_view(booking: Booking) -> dict:
+def guest_view(booking: BookingRow) -> dict:
     """SPEC §5 booking view. Never a Stripe id: the checkout URL is the only payment link shown."""
     quote = quote_of(booking)
     payment: dict = {"status": booking["payment_status"]}
-    if booking["checkout_url"] and booking["status"] == "PENDING_PAYMENT":
+    if booking["checkout_url"] and booking["status"] == Status.PENDING_PAYMENT:
         payment["checkout_url"] = booking["checkout_url"]
     view = {
         "booking_id": booking["id"], "hotel": booking["hotel"], "status": booking["status"],
@@ -86,8 +87,8 @@ def guest_view(booking: Booking) -> dict:
         "booker": next(({k: m[k] for k in ("first_name", "last_name", "email", "phone")}
                         for m in booking["party"] if m["is_booker"]), None),
         "payment": payment,
-        "hold_expires_at": _iso(booking["hold_expires_at"]) if booking["status"] in ("REQUESTED", "PENDING_PAYMENT") else None,
-        "approval_deadline": _iso(booking["approval_deadline"]) if booking["status"] == "PENDING_APPROVAL" else None,
+        "hold_expires_at": _iso(booking["hold_expires_at"]) if booking["status"] in AWAITING_PAYMENT else None,
+        "approval_deadline": _iso(booking["approval_deadline"]) if booking["status"] == Status.PENDING_APPROVAL else None,
         # guests see what was decided, not who decided it nor the desk's note
         "decision": {k: v for k, v in booking["decision_json"].items() if k in ("decision", "at", "reason_code")}
         if booking["decision_json"] else None,
@@ -102,7 +103,7 @@ def guest_view(booking: Booking) -> dict:
     return view
 
 
-def staff_view(booking: Booking, timeline: list[dict], payment_details: dict | None) -> dict:
+def staff_view(booking: BookingRow, timeline: list[dict], payment_details: dict | None) -> dict:
     view = guest_view(booking)
     view["room_number"] = booking["room_number"]
     view["decision"] = booking["decision_json"]
@@ -112,7 +113,7 @@ def staff_view(booking: Booking, timeline: list[dict], payment_details: dict | N
     return view
 
 
-def list_item(booking: Booking) -> dict:
+def list_item(booking: BookingRow) -> dict:
     primary = next((m for m in booking["party"] if m["role"] == "PRIMARY"), {})
     quote = quote_of(booking)
     return {"booking_id": booking["id"], "status": booking["status"], "room_type": booking["room_type"],
@@ -121,7 +122,7 @@ def list_item(booking: Booking) -> dict:
             "guest": {k: primary.get(k) for k in ("first_name", "last_name", "email")},
             "total": quote.total.model_dump(mode="json") if quote else None,
             "payment_status": booking["payment_status"], "room_number": booking["room_number"],
-            "approval_deadline": _iso(booking["approval_deadline"]) if booking["status"] == "PENDING_APPROVAL" else None}
+            "approval_deadline": _iso(booking["approval_deadline"]) if booking["status"] == Status.PENDING_APPROVAL else None}
 
 
 def money(amount, currency: str) -> dict:

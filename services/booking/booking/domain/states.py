@@ -25,6 +25,18 @@ class Status(StrEnum):
     NO_SHOW = "NO_SHOW"
 
 
+class PaymentState(StrEnum):
+    """Booking's view of the money (payments owns the truth): moved only by the ``Booking`` aggregate."""
+    NONE = "NONE"
+    CHECKOUT_OPEN = "CHECKOUT_OPEN"
+    AUTHORIZED = "AUTHORIZED"
+    CAPTURED = "CAPTURED"
+    VOIDED = "VOIDED"
+    FAILED = "FAILED"
+    REFUNDED = "REFUNDED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+
+
 class Trigger(StrEnum):
     HOLD_PLACED = "HOLD_PLACED"
     HOLD_REFUSED = "HOLD_REFUSED"
@@ -79,6 +91,17 @@ TERMINAL = frozenset({S.DECLINED, S.CANCELLED, S.EXPIRED, S.UNAVAILABLE, S.PAYME
 _UNCAPTURED = (S.REQUESTED, S.PENDING_PAYMENT, S.PENDING_APPROVAL)
 # Where a late authorisation or capture finds a booking that is over: give the money back.
 OVER_BEFORE_CAPTURE = frozenset({S.DECLINED, S.CANCELLED, S.EXPIRED, S.UNAVAILABLE, S.PAYMENT_FAILED})
+
+# The hold's own expiry applies (the sweeper's HOLD_LAPSED); the guest has not paid yet.
+AWAITING_PAYMENT = frozenset({S.REQUESTED, S.PENDING_PAYMENT})
+# Waiting on payments or the desk, with rooms that must still be held.
+WAITING = frozenset({S.PENDING_PAYMENT, S.PENDING_APPROVAL})
+# The rooms were sold and the money taken.
+SOLD = frozenset({S.CONFIRMED, S.CHECKED_IN, S.CHECKED_OUT, S.NO_SHOW})
+# Sold and not over yet: the hold must be COMMITTED.
+ROOMS_COMMITTED = frozenset({S.CONFIRMED, S.CHECKED_IN})
+# The payment view once money was captured.
+CAPTURED_OR_AFTER = frozenset({PaymentState.CAPTURED, PaymentState.REFUNDED, PaymentState.PARTIALLY_REFUNDED})
 
 TABLE: dict[tuple[Status, Trigger], Transition] = {
     # the hold: the price is stored; the checkout is asked for, the status waits for its URL

@@ -216,3 +216,102 @@ async def occupancy(session: AsyncSession, hotel: str, start: date, end: date) -
         WHERE rt.hotel = :h
         GROUP BY rt.hotel, rt.code, d.night ORDER BY rt.code, d.night""")
     return list((await session.execute(sql, {"h": hotel, "a": start, "b": end})).all())
+
+
+# --- the catalogue, as staff write it (idempotent upserts) ----------------------------------------
+
+async def upsert_hotel(session: AsyncSession, slug: str, values: dict[str, Any]) -> None:
+    """Create the hotel (default policy: free until 24 h before, then the first night) or update it."""
+    await session.execute(text("""
+        INSERT INTO hotels (slug, name, timezone, currency, check_in_time, check_out_time, hold_minutes,
+                            approval_hours, staff_email, free_until_hours, penalty)
+        VALUES (:slug, :name, :timezone, :currency, :check_in_time, :check_out_time, :hold_minutes,
+                :approval_hours, :staff_email, 24, 'FIRST_NIGHT')
+        ON CONFLICT (slug) DO UPDATE SET name = excluded.name, timezone = excluded.timezone,
+            currency = excluded.currency, check_in_time = excluded.check_in_time,
+            check_out_time = excluded.check_out_time, hold_minutes = excluded.hold_minutes,
+            approval_hours = excluded.approval_hours, staff_email = excluded.staff_email"""),
+        {"slug": slug, **values})
+
+
+async def upsert_room_type(session: AsyncSession, hotel: str, code: str, values: dict[str, Any]) -> None:
+    await session.execute(text("""
+        INSERT INTO room_types (hotel, code, name, max_adults, max_children, base_rate)
+        VALUES (:hotel, :code, :name, :max_adults, :max_children, :base_rate)
+        ON CONFLICT (hotel, code) DO UPDATE SET name = excluded.name, max_adults = excluded.max_adults,
+            max_children = excluded.max_children, base_rate = excluded.base_rate"""),
+        {"hotel": hotel, "code": code, **values})
+
+
+async def upsert_room(session: AsyncSession, hotel: str, number: str, values: dict[str, Any]) -> None:
+    await session.execute(text("""
+        INSERT INTO rooms (hotel, number, room_type, floor, in_service)
+        VALUES (:hotel, :number, :room_type, :floor, :in_service)
+        ON CONFLICT (hotel, number) DO UPDATE SET room_type = excluded.room_type, floor = excluded.floor,
+            in_service = excluded.in_service"""),
+        {"hotel": hotel, "number": number, **values})
+
+
+async def set_rates(session: AsyncSession, hotel: str, room_type: str, first: date, last: date, price: Decimal) -> None:
+    """``price`` on every night from ``first`` to ``last`` (both included), over what was there."""
+    await session.execute(text("""
+        INSERT INTO nightly_rates (hotel, room_type, night, price)
+        SELECT :h, :rt, d::date, :p FROM generate_series(CAST(:a AS date), CAST(:b AS date), interval '1 day') d
+        ON CONFLICT (hotel, room_type, night) DO UPDATE SET price = excluded.price"""),
+        {"h": hotel, "rt": room_type, "a": first, "b": last, "p": price})
+
+
+async def replace_taxes(session: AsyncSession, hotel: str, taxes: list[dict[str, Any]]) -> None:
+    """The hotel's tax list becomes ``taxes``, in that order."""
+    # Serialise replacements of one hotel's list (two concurrent PUTs would both insert).
+    await session.execute(text("SELECT 1 FROM hotels WHERE slug = :h FOR UPDATE"), {"h": hotel})
+    await session.execute(text("DELETE FROM taxes WHERE hotel = :h"), {"h": hotel})
+    for position, tax in enumerate(taxes):
+        await session.execute(text(
+            "INSERT INTO taxes (hotel, code, position, name, kind, value) VALUES (:h, :c, :p, :n, :k, :v)"),
+            {"h": hotel, "c": tax["code"], "p": position, "n": tax["name"], "k": tax["kind"], "v": tax["value"]})
+
+
+async def upsert_promo(session: AsyncSession, hotel: str, code: str, values: dict[str, Any]) -> None:
+    stmt = text("""
+        INSERT INTO promo_codes (hotel, code, percent_off, amount_off, valid_from, valid_to, min_nights,
+                                 room_types, max_redemptions, active)
+        VALUES (:hotel, :code, :percent_off, :amount_off, :valid_from, :valid_to, :min_nights, :room_types,
+                :max_redemptions, :active)
+        ON CONFLICT (hotel, code) DO UPDATE SET percent_off = excluded.percent_off,
+            amount_off = excluded.amount_off, valid_from = excluded.valid_from, valid_to = excluded.valid_to,
+            min_nights = excluded.min_nights, room_types = excluded.room_types,
+            max_redemptions = excluded.max_redemptions, active = excluded.active""").bindparams(
+        bindparam("room_types", type_=ARRAY(Text)))
+    await session.execute(stmt, {"hotel": hotel, "code": code, **values})
+
+
+async def set_cancellation_policy(session: AsyncSession, hotel: str, free_until_hours: int | None, penalty: str,
+                                  value: Decimal | None) -> None:
+    await session.execute(text(
+        "UPDATE hotels SET free_until_hours = :f, penalty = :p, penalty_value = :v WHERE slug = :h"),
+        {"f": free_until_hours, "p": penalty, "v": value, "h": hotel})
+
+
+# --- room assignments ------------------------------------------------------------------------------
+
+async def lock_room(session: AsyncSession, hotel: str, number: str) -> Any | None:
+    """The room, locked: assignments to one room take turns on its row (concurrent inserts checked by
+    the exclusion constraint could otherwise wait on each other and end in a deadlock, not a 409)."""
+    return (await session.execute(text("SELECT * FROM rooms WHERE hotel = :h AND number = :n FOR UPDATE"),
+                                  {"h": hotel, "n": number})).first()
+
+
+async def assign_room(session: AsyncSession, booking_id: str, hotel: str, number: str, check_in: date,
+                      check_out: date) -> None:
+    """Assign (or move to) room ``number`` for the stay; the exclusion constraint refuses a taken room."""
+    await session.execute(text("""
+        INSERT INTO room_assignments (booking_id, hotel, room_number, stay)
+        VALUES (:b, :h, :n, daterange(:ci, :co, '[)'))
+        ON CONFLICT (booking_id) DO UPDATE SET room_number = excluded.room_number, stay = excluded.stay"""),
+        {"b": booking_id, "h": hotel, "n": number, "ci": check_in, "co": check_out})
+
+
+async def get_assignment(session: AsyncSession, hotel: str, booking_id: str) -> Any | None:
+    return (await session.execute(text("SELECT * FROM room_assignments WHERE booking_id = :b AND hotel = :h"),
+                                  {"b": booking_id, "h": hotel})).first()

@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Query, Response
 from psycopg import errors as pg_errors
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from hotelmate_contracts import Money
@@ -55,21 +54,14 @@ async def assign_room(hotel: str, booking_id: str, body: AssignmentIn, runtime: 
                 raise Problem(404, f"no hold for booking {booking_id} at {hotel}", code="not-found")
             if hold.status != "COMMITTED":
                 raise Problem(409, f"booking {booking_id} has no committed hold ({hold.status})", code="not-committed")
-            # Assignments to one room take turns on its row: concurrent inserts checked by the exclusion
-            # constraint could otherwise wait on each other and end in a deadlock instead of a 409.
-            room = (await uow.session.execute(text("SELECT * FROM rooms WHERE hotel = :h AND number = :n FOR UPDATE"),
-                                              {"h": hotel, "n": body.room_number})).first()
+            room = await repo.lock_room(uow.session, hotel, body.room_number)
             if room is None:
                 raise Problem(404, f"unknown room {body.room_number}", code="unknown-room")
             if room.room_type != hold.room_type:
                 raise invalid_input([("room_number", f"room {room.number} is a {room.room_type}, the booking is for {hold.room_type}")])
             if not room.in_service:
                 raise invalid_input([("room_number", f"room {room.number} is out of order")])
-            await uow.session.execute(text("""
-                INSERT INTO room_assignments (booking_id, hotel, room_number, stay)
-                VALUES (:b, :h, :n, daterange(:ci, :co, '[)'))
-                ON CONFLICT (booking_id) DO UPDATE SET room_number = excluded.room_number, stay = excluded.stay"""),
-                {"b": booking_id, "h": hotel, "n": body.room_number, "ci": hold.check_in, "co": hold.check_out})
+            await repo.assign_room(uow.session, booking_id, hotel, body.room_number, hold.check_in, hold.check_out)
     except IntegrityError as exc:
         if isinstance(exc.orig, pg_errors.ExclusionViolation):
             raise Problem(409, f"room {body.room_number} is taken on some of these nights", code="room-taken") from None
@@ -90,8 +82,7 @@ async def unassign_room(hotel: str, booking_id: str, runtime: Runtime = Depends(
 @router.get("/hotels/{hotel}/assignments/{booking_id}")
 async def get_assignment(hotel: str, booking_id: str, runtime: Runtime = Depends(get_runtime)) -> dict:
     async with runtime.db.sessions() as session:
-        row = (await session.execute(text("SELECT * FROM room_assignments WHERE booking_id = :b AND hotel = :h"),
-                                     {"b": booking_id, "h": hotel})).first()
+        row = await repo.get_assignment(session, hotel, booking_id)
     if row is None:
         raise Problem(404, f"booking {booking_id} has no room", code="not-found")
     return {"booking_id": booking_id, "room_number": row.room_number}

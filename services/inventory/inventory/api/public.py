@@ -13,7 +13,7 @@ from ..adapters import repository as repo
 from ..domain.pricing import Stay
 from ..cache import CatalogCache
 from ..quoting import availability, public_quote, require_hotel
-from .schemas import QuoteIn, problems
+from .schemas import QuoteIn
 
 router = APIRouter(prefix="/api/v1/hotels", tags=["public"])
 
@@ -34,7 +34,7 @@ def hotel_view(hotel, types, taxes) -> dict:
 
 @router.get("/{hotel}")
 async def get_hotel(hotel: str, runtime: Runtime = Depends(get_runtime)) -> dict:
-    async with problems(), runtime.db.sessions() as session:
+    async with runtime.db.sessions() as session:
         row = await require_hotel(session, hotel)
         return hotel_view(row, await repo.room_types(session, hotel), await repo.taxes(session, hotel))
 
@@ -48,14 +48,14 @@ async def get_availability(
     children: int = Query(0, ge=0, le=50),
     runtime: Runtime = Depends(get_runtime),
 ) -> dict:
-    async with problems(), runtime.db.reads() as session:
+    async with runtime.db.reads() as session:
         return await availability(session, hotel, check_in, check_out, adults, children, catalog_cache(runtime))
 
 
 @router.post("/{hotel}/quotes")
 async def create_quote(hotel: str, body: QuoteIn, runtime: Runtime = Depends(get_runtime)) -> dict:
     stay = Stay(body.room_type, body.check_in, body.check_out, body.adults, body.children)
-    async with problems(), runtime.db.reads() as session:
+    async with runtime.db.reads() as session:
         return await public_quote(session, hotel, stay, body.promo_code, catalog_cache(runtime))
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -12,7 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hotelmate_platform.problems import Problem
+from fastapi import FastAPI, Request
+
+from hotelmate_platform.problems import Problem, problem_response
 
 from ..domain.errors import Conflict, InvalidInput, NotFound
 
@@ -143,14 +143,22 @@ def invalid_input(errors: list[tuple[str, str]]) -> Problem:
                    errors=[{"field": f, "message": m} for f, m in errors])
 
 
-@asynccontextmanager
-async def problems() -> AsyncIterator[None]:
-    """Turn the domain's named errors into problem documents."""
-    try:
-        yield
-    except InvalidInput as exc:
-        raise invalid_input(exc.errors) from None
-    except NotFound as exc:
-        raise Problem(404, str(exc), code="not-found") from None
-    except Conflict as exc:
-        raise Problem(409, str(exc), code="conflict") from None
+def install_domain_problems(app: FastAPI) -> None:
+    """Turn the domain's named errors into problem documents, once for every endpoint of ``app``."""
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(request: Request, exc: InvalidInput):
+        return _answer(request, invalid_input(exc.errors))
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound):
+        return _answer(request, Problem(404, str(exc), code="not-found"))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict):
+        return _answer(request, Problem(409, str(exc), code="conflict"))
+
+
+def _answer(request: Request, problem: Problem):
+    return problem_response(problem.status, problem.detail, title=problem.title, code=problem.code,
+                            errors=problem.errors, headers=problem.headers, instance=request.url.path)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotelmate_platform.jobs import LeasedJobs
 
 from ..domain.emails import PlannedEmail
 from ..rendering import RenderedEmail
@@ -38,32 +40,21 @@ async def add_delivery(session: AsyncSession, *, event_id: uuid.UUID, event_type
     return written.first() is not None
 
 
-def _due():
-    # PENDING whose time has come, or SENDING whose lease ran out (its sender died mid-send).
-    return or_(
-        and_(deliveries.c.status == "PENDING", deliveries.c.next_attempt_at <= func.now()),
-        and_(deliveries.c.status == "SENDING", deliveries.c.lease_until <= func.now()),
-    )
+# The job table (hotelmate_platform.jobs): PENDING whose time has come, or SENDING whose lease ran
+# out (its sender died mid-send). A claim marks one SENDING under a lease that covers one SMTP call.
+DELIVERIES = LeasedJobs(
+    "deliveries",
+    due="(status = 'PENDING' AND next_attempt_at <= now()) OR (status = 'SENDING' AND lease_until <= now())",
+    lease="status = 'SENDING', updated_at = now(), lease_until = now() + make_interval(secs => :lease)",
+)
 
 
-async def due_ids(session: AsyncSession, *, limit: int) -> list[int]:
-    """Ids of up to ``limit`` due deliveries, oldest first; not claimed (see :func:`claim`)."""
-    due = select(deliveries.c.id).where(_due()).order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)
-    return list((await session.execute(due)).scalars())
-
-
-async def claim(session: AsyncSession, delivery_id: int, *, lease_seconds: float) -> Row | None:
-    """Mark one delivery SENDING under a lease, if it is still due; ``None`` when another sender has
-    it or it was settled meanwhile. Commit, then send at once: the lease covers one SMTP call, never
-    a batch, so no other replica can take it over while it is being sent."""
-    claimed = await session.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id, _due())
-        .values(status="SENDING", attempts=deliveries.c.attempts + 1, updated_at=func.now(),
-                lease_until=func.now() + timedelta(seconds=lease_seconds))
-        .returning(*deliveries.c)
-    )
-    return claimed.first()
+async def claim_next(session: AsyncSession, *, lease_seconds: float) -> Row | None:
+    """Mark the next due delivery SENDING under a lease; ``None`` when none is due (or every due one
+    is being claimed by another sender). Commit, then send at once: the lease covers one SMTP call,
+    never a batch, so no other replica can take it over while it is being sent."""
+    claimed = await DELIVERIES.claim(session, limit=1, lease_seconds=lease_seconds)
+    return claimed[0] if claimed else None
 
 
 def _still_ours(delivery_id: int, attempts: int):

@@ -1,15 +1,14 @@
 """Exactly once per event per recipient: redeliveries, refusing and missing SMTP servers, a sender
 that died mid-send, and the staff endpoints that show and retry failed emails."""
 
-import asyncio
-
 from sqlalchemy import text
 
 from hotelmate_contracts import wrap
 from hotelmate_platform.db import Database
 from notifications.handlers import record_emails
+from hotelmate_devtools.waiting import eventually
 from notifications_support import (
-    GUEST, HOTEL, SmtpServer, fast_settings, new_booking_id, running_app, status_changed, wait_until,
+    GUEST, HOTEL, SmtpServer, fast_settings, new_booking_id, running_app, status_changed,
 )
 
 LIST = "/api/v1/staff/hotels/aurora/notifications"
@@ -30,10 +29,13 @@ async def test_the_same_event_delivered_three_times_sends_one_email(smtp_server,
         envelope = wrap(status_changed(bid, "CONFIRMED", from_status="PENDING_APPROVAL"))
         for _ in range(3):
             await bus.publish(envelope)
-        assert await wait_until(lambda: smtp_server.mailbox.for_booking(bid))
-        await asyncio.sleep(1.0)  # room for a stray second email to show up
-        assert len(smtp_server.mailbox.for_booking(bid)) == 1
+        marker = new_booking_id()  # published after the copies: once its email is out, they were handled
+        await bus.publish(status_changed(marker, "CONFIRMED", from_status="PENDING_APPROVAL"))
+        assert await eventually(lambda: smtp_server.mailbox.for_booking(marker))
+        # One delivery row, settled: nothing is left that could send a second email.
+        assert await eventually(lambda: _with_status(app, bid, "SENT"))
         assert [d["status"] for d in await deliveries(app, bid)] == ["SENT"]
+        assert len(smtp_server.mailbox.for_booking(bid)) == 1
 
 
 async def test_the_delivery_key_holds_even_without_the_inbox(smtp_server):
@@ -45,8 +47,9 @@ async def test_the_delivery_key_holds_even_without_the_inbox(smtp_server):
         for _ in range(2):  # the handler itself, twice, as if the inbox row had been lost
             async with db.unit_of_work() as uow:
                 await record_emails(uow, event, envelope)
-        assert await wait_until(lambda: len(smtp_server.mailbox.for_booking(bid)) >= 2)
-        await asyncio.sleep(0.5)
+        # Two rows (one per recipient), both settled: no row is left to send a third email.
+        assert await eventually(lambda: _with_status(app, bid, "SENT", count=2))
+        assert len(await deliveries(app, bid)) == 2
         assert sorted(r.rcpt_tos[0] for r in smtp_server.mailbox.for_booking(bid)) == sorted(
             [GUEST.email, HOTEL.staff_email])
 
@@ -56,8 +59,7 @@ async def test_a_server_refusing_then_accepting_delivers_once(smtp_server, bus):
     async with running_app(fast_settings(smtp_server.port)) as (app, _):
         bid = new_booking_id()
         await bus.publish(status_changed(bid, "CONFIRMED", from_status="PENDING_APPROVAL"))
-        assert await wait_until(lambda: smtp_server.mailbox.for_booking(bid))
-        await asyncio.sleep(0.8)
+        assert await eventually(lambda: _with_status(app, bid, "SENT"))  # settled: it is never sent again
         assert smtp_server.mailbox.refused == 1
         assert len(smtp_server.mailbox.for_booking(bid)) == 1
         [row] = await deliveries(app, bid)
@@ -69,7 +71,7 @@ async def test_a_server_down_for_the_whole_budget_parks_the_email_failed_and_sta
     async with running_app(fast_settings(down.port)) as (app, client):
         bid = new_booking_id()
         await bus.publish(status_changed(bid, "CONFIRMED", from_status="PENDING_APPROVAL"))
-        failed = await wait_until(lambda: _with_status(app, bid, "FAILED"))
+        failed = await eventually(lambda: _with_status(app, bid, "FAILED"))
         assert failed["attempts"] == 3 and "Connect" in failed["last_error"]  # 1 try + 2 retries
 
         listed = (await client.get(LIST, params={"status": "FAILED"})).json()
@@ -79,9 +81,9 @@ async def test_a_server_down_for_the_whole_budget_parks_the_email_failed_and_sta
         try:
             answer = await client.post(f"{LIST}/{failed['id']}/retry", headers={"X-HotelMate-Staff-Id": "s-1"})
             assert answer.status_code == 202 and answer.json()["status"] == "PENDING"
-            assert await wait_until(lambda: down.mailbox.for_booking(bid))
+            assert await eventually(lambda: down.mailbox.for_booking(bid))
             # the mailbox has it before the 250 reply; SENT is committed right after
-            assert (await wait_until(lambda: _with_status(app, bid, "SENT")))["id"] == failed["id"]
+            assert (await eventually(lambda: _with_status(app, bid, "SENT")))["id"] == failed["id"]
             again = await client.post(f"{LIST}/{failed['id']}/retry")
             assert again.status_code == 409
         finally:
@@ -97,25 +99,29 @@ async def test_a_permanent_refusal_fails_at_once(smtp_server, bus):
     async with running_app(fast_settings(smtp_server.port)) as (app, _):
         bid = new_booking_id()
         await bus.publish(status_changed(bid, "CONFIRMED", from_status="PENDING_APPROVAL"))
-        failed = await wait_until(lambda: _with_status(app, bid, "FAILED"))
+        failed = await eventually(lambda: _with_status(app, bid, "FAILED"))
         assert failed["attempts"] == 1 and failed["last_error"].startswith("550")
 
 
 async def test_an_email_left_sending_by_a_dead_sender_goes_out_again_with_the_same_message_id(smtp_server, bus):
-    async with running_app(fast_settings(smtp_server.port, mail_lease_seconds=0.5)) as (app, _):
+    # The default (long) lease: the first send can never outlive it and be claimed a second time.
+    async with running_app(fast_settings(smtp_server.port)) as (app, _):
         bid = new_booking_id()
         await bus.publish(status_changed(bid, "CONFIRMED", from_status="PENDING_APPROVAL"))
-        # The mailbox has it before the 250 reply: wait for the SENT mark, or the UPDATE below races
-        # it and the sender's mark wins.
-        assert await wait_until(lambda: _with_status(app, bid, "SENT"))
-        # What a crash between the SMTP server's 250 and the SENT mark leaves behind.
+        # Start from a state the sender cannot race: SENT is final, the sender never touches it again
+        # (the mailbox has the email before the 250 reply, so waiting for the mailbox is not enough).
+        assert await eventually(lambda: _with_status(app, bid, "SENT"))
+        # What a crash between the SMTP server's 250 and the SENT mark leaves behind: SENDING, the
+        # attempt counted, its lease run out.
         async with app.state.runtime.db.sessions() as session, session.begin():
-            await session.execute(text("UPDATE deliveries SET status = 'SENDING', lease_until = now() "
-                                       "WHERE booking_id = :b"), {"b": bid})
-        assert await wait_until(lambda: len(smtp_server.mailbox.for_booking(bid)) == 2)
+            changed = await session.execute(text(
+                "UPDATE deliveries SET status = 'SENDING', lease_until = now() - interval '1 second' "
+                "WHERE booking_id = :b AND status = 'SENT'"), {"b": bid})
+            assert changed.rowcount == 1
+        assert await eventually(lambda: len(smtp_server.mailbox.for_booking(bid)) == 2)
         first, second = smtp_server.mailbox.for_booking(bid)
         assert first.email["Message-ID"] == second.email["Message-ID"]
-        assert (await wait_until(lambda: _with_status(app, bid, "SENT")))["attempts"] == 2
+        assert (await eventually(lambda: _with_status(app, bid, "SENT")))["attempts"] == 2
 
 
 async def test_two_replicas_never_send_an_email_twice_when_a_batch_outlasts_the_lease(smtp_server):
@@ -128,7 +134,7 @@ async def test_two_replicas_never_send_an_email_twice_when_a_batch_outlasts_the_
                 event = status_changed(bid, "PENDING_APPROVAL", from_status="PENDING_PAYMENT")
                 await record_emails(uow, event, wrap(event))
         for bid in bids:
-            assert await wait_until(lambda: _with_status(app, bid, "SENT", count=2), timeout=30)
+            assert await eventually(lambda: _with_status(app, bid, "SENT", count=2), timeout=30)
         received = {bid: sorted(r.rcpt_tos[0] for r in smtp_server.mailbox.for_booking(bid)) for bid in bids}
         assert received == {bid: sorted([GUEST.email, HOTEL.staff_email]) for bid in bids}
 
@@ -137,8 +143,8 @@ async def test_staff_list_pages_and_filters(smtp_server, bus):
     async with running_app(fast_settings(smtp_server.port)) as (app, client):
         bid = new_booking_id()
         await bus.publish(status_changed(bid, "PENDING_APPROVAL", from_status="PENDING_PAYMENT"))
-        assert await wait_until(lambda: len(smtp_server.mailbox.for_booking(bid)) == 2)
-        await wait_until(lambda: _with_status(app, bid, "SENT", count=2))
+        assert await eventually(lambda: len(smtp_server.mailbox.for_booking(bid)) == 2)
+        await eventually(lambda: _with_status(app, bid, "SENT", count=2))
         first = (await client.get(LIST, params={"limit": 1, "status": "SENT"})).json()
         assert len(first["items"]) == 1 and first["next_cursor"]
         second = (await client.get(LIST, params={"limit": 1, "status": "SENT", "cursor": first["next_cursor"]})).json()

@@ -6,9 +6,9 @@ from datetime import date, datetime, timezone
 import pytest
 
 from hotelmate_contracts import ApprovalDeadlineNear, BookingRoomAssigned, HotelProfile, Money
+from hotelmate_devtools.waiting import eventually
 from notifications_support import (
     GUEST, HOTEL, BusPublisher, SmtpServer, fast_settings, isolated_env, new_booking_id, running_app, status_changed,
-    wait_until,
 )
 
 STAFF = HOTEL.staff_email
@@ -29,7 +29,7 @@ async def system(platform_settings):
 async def emails_for(system, message, count: int):
     mailbox, bus, _ = system
     await bus.publish(message)
-    received = await wait_until(lambda: len(mailbox.for_booking(message.booking_id)) >= count and
+    received = await eventually(lambda: len(mailbox.for_booking(message.booking_id)) >= count and
                                 mailbox.for_booking(message.booking_id))
     assert received, f"no email for {message.booking_id}"
     return {r.rcpt_tos[0]: r for r in received}

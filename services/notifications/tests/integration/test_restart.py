@@ -6,7 +6,8 @@ from sqlalchemy import text
 from hotelmate_devtools.system import Layout, System
 from hotelmate_platform.db import Database
 from notifications.settings import NotificationsSettings
-from notifications_support import SmtpServer, isolated_env, new_booking_id, status_changed, wait_until
+from hotelmate_devtools.waiting import eventually
+from notifications_support import SmtpServer, isolated_env, new_booking_id, status_changed
 
 
 async def test_a_process_killed_mid_send_sends_the_email_after_restart(bus):
@@ -20,14 +21,14 @@ async def test_a_process_killed_mid_send_sends_the_email_after_restart(bus):
         system.start(["notifications"])
         bid = new_booking_id()
         await bus.publish(status_changed(bid, "CONFIRMED", from_status="PENDING_APPROVAL"))
-        assert await wait_until(lambda: server.mailbox.stalled == 1)
+        assert await eventually(lambda: server.mailbox.stalled == 1)
 
         system.processes["notifications"].kill()  # SIGKILL while the server has not answered yet
         assert await _status(db, bid) == ("SENDING", 1)
 
         system.restart("notifications")
-        assert await wait_until(lambda: server.mailbox.for_booking(bid), timeout=20)
-        assert await wait_until(lambda: _is_sent(db, bid))
+        assert await eventually(lambda: server.mailbox.for_booking(bid), timeout=20)
+        assert await eventually(lambda: _is_sent(db, bid))
         assert await _status(db, bid) == ("SENT", 2)
         assert len(server.mailbox.for_booking(bid)) == 1
     finally:

@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 from hotelmate_contracts import wrap
 from notifications.handlers import record_emails
-from notifications_support import fast_settings, new_booking_id, running_app, status_changed, wait_until
+from hotelmate_devtools.waiting import eventually
+from notifications_support import fast_settings, new_booking_id, running_app, status_changed
 
 
 async def test_old_bodies_and_messages_go_recent_ones_stay(smtp_server):
@@ -19,7 +20,7 @@ async def test_old_bodies_and_messages_go_recent_ones_stay(smtp_server):
             for bid in (old, recent):
                 event = status_changed(bid, "PENDING_APPROVAL", from_status="PENDING_PAYMENT")
                 await record_emails(uow, event, wrap(event))
-        assert await wait_until(lambda: len(smtp_server.mailbox.for_booking(recent)) == 2)
+        assert await eventually(lambda: len(smtp_server.mailbox.for_booking(recent)) == 2)
         async with db.sessions() as session, session.begin():
             await session.execute(text("UPDATE deliveries SET status = 'SENT', sent_at = now() - interval '31 days' "
                                        "WHERE booking_id = :b"), {"b": old})
@@ -39,12 +40,12 @@ async def test_old_bodies_and_messages_go_recent_ones_stay(smtp_server):
                 return list((await session.execute(text(
                     "SELECT text_body FROM deliveries WHERE booking_id = :b ORDER BY id"), {"b": bid})).scalars())
 
-        assert await wait_until(lambda: _all_none(bodies(old)), timeout=15)
+        assert await eventually(lambda: _all_none(bodies(old)), timeout=15)
         assert all(await bodies(recent)) and len(await bodies(old)) == 2  # the log rows stay
         # A round that began before our rows existed may wipe the bodies after its message rules ran:
         # wait for the next round rather than read once.
         expected = (["test.recent", "test.unsent"], ["test.recent"])
-        assert await wait_until(lambda: _left(db, expected), timeout=15), await _messages_left(db)
+        assert await eventually(lambda: _left(db, expected), timeout=15), await _messages_left(db)
 
 
 async def _messages_left(db) -> tuple[list, list]:

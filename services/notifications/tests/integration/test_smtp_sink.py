@@ -3,7 +3,8 @@ email's From/To/Subject and lists it on its web page."""
 
 import httpx
 
-from notifications_support import GUEST, isolated_env, new_booking_id, status_changed, wait_until
+from hotelmate_devtools.waiting import eventually
+from notifications_support import GUEST, isolated_env, new_booking_id, status_changed
 
 
 async def test_a_booking_email_reaches_the_sink_and_its_page(system_factory, bus):
@@ -24,7 +25,7 @@ async def _check_the_sink(system, bus):
             mails = (await client.get(f"{sink}/api/messages")).json()
         return [m for m in mails if bid in m["subject"]]
 
-    [mail] = await wait_until(listed, timeout=20)
+    [mail] = await eventually(listed, timeout=20)
     assert mail["to"] == GUEST.email and "EUR 361.80" in mail["text"] and mail["has_html"]
     printed = "".join(system.processes["smtp-sink"].lines)
     assert f"To: {GUEST.email}" in printed and f"Subject: Hotel Aurora: your booking {bid} is confirmed" in printed

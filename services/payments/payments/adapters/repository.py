@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotelmate_platform.jobs import LeasedJobs
+
 from ..domain.model import PaymentState, Status
 
 _STATE_FIELDS = ("status", "closed", "flagged", "flag_reason", "captured_minor", "refunded_minor")
@@ -89,31 +91,19 @@ async def arm_void(session: AsyncSession, booking_id: str, reason: str) -> None:
         WHERE payment_operations.status <> 'PENDING'"""), {"b": booking_id, "r": reason})
 
 
-async def claim_due(session: AsyncSession, table: str, limit: int, lease_seconds: float) -> list[dict]:
-    """Take up to ``limit`` due rows of ``payment_operations`` or ``stripe_events`` for ``lease_seconds``.
+# The two job tables (hotelmate_platform.jobs): Stripe calls to make, Stripe events to apply.
+OPERATIONS = LeasedJobs("payment_operations", due="status = 'PENDING' AND next_attempt_at <= now()")
+STRIPE_EVENTS = LeasedJobs("stripe_events", due="processed_at IS NULL AND next_attempt_at <= now()")
 
-    ``SKIP LOCKED`` lets several replicas claim side by side; the lease (moving ``next_attempt_at``)
-    means a worker that dies mid-call leaves the row to be taken over, with the same idempotency key.
-    """
-    pending = "status = 'PENDING'" if table == "payment_operations" else "processed_at IS NULL"
-    rows = await session.execute(text(f"""
-        UPDATE {table} SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => :lease)
-        WHERE id IN (SELECT id FROM {table} WHERE {pending} AND next_attempt_at <= now()
-                     ORDER BY next_attempt_at LIMIT :n FOR UPDATE SKIP LOCKED)
-        RETURNING *"""), {"n": limit, "lease": lease_seconds})
-    return [dict(r) for r in rows.mappings()]
+
+async def claim_due(session: AsyncSession, jobs: LeasedJobs, limit: int, lease_seconds: float) -> list[dict]:
+    """Take up to ``limit`` due rows of ``jobs`` for ``lease_seconds``: a worker that dies mid-call
+    leaves the row to be taken over, with the same idempotency key."""
+    return [dict(r._mapping) for r in await jobs.claim(session, limit=limit, lease_seconds=lease_seconds)]
 
 
 async def finish_operation(session: AsyncSession, op_id: int, status: str, error: str | None = None) -> None:
-    await session.execute(text("""
-        UPDATE payment_operations SET status = :s, last_error = :e, finished_at = now() WHERE id = :id"""),
-        {"id": op_id, "s": status, "e": error})
-
-
-async def postpone(session: AsyncSession, table: str, row_id: Any, delay_seconds: float, error: str) -> None:
-    await session.execute(text(f"""
-        UPDATE {table} SET next_attempt_at = now() + make_interval(secs => :d), last_error = :e WHERE id = :id"""),
-        {"id": row_id, "d": delay_seconds, "e": error[:500]})
+    await OPERATIONS.finish(session, op_id, {"status": status, "last_error": error}, stamp=("finished_at",))
 
 
 async def operations_of(session: AsyncSession, booking_id: str) -> list[dict]:

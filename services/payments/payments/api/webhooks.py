@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import stripe
 from fastapi import APIRouter, Depends, Request
@@ -16,29 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotelmate_platform.observability.metrics import WEBHOOKS
 from hotelmate_platform.problems import Problem
+from hotelmate_platform.ratelimit import TokenBucket  # noqa: F401  (payments.app builds the webhook limit)
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters import repository as repo
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
-
-
-class TokenBucket:
-    """A process-wide rate limit: ``rate`` requests a second, bursts up to ``burst``."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 async def read_limited(request: Request, limit: int) -> bytes:

@@ -78,10 +78,16 @@ def refund_status(state: PaymentState) -> PaymentState:
     return replace(state, status=Status.REFUNDED if full else Status.PARTIALLY_REFUNDED)
 
 
+def for_another_amount(state: PaymentState, intent: IntentSnapshot) -> bool:
+    """An intent of another amount or currency than the booking's is never the payment's own."""
+    return intent.amount != state.amount_minor or intent.currency.upper() != state.currency
+
+
 def observe_intent(state: PaymentState, intent: IntentSnapshot) -> Outcome:
     """Apply what Stripe says about the PaymentIntent; never moves a payment backwards."""
+    other_amount = for_another_amount(state, intent)
     if intent.status == "requires_capture":
-        if intent.amount != state.amount_minor or intent.currency.upper() != state.currency:
+        if other_amount:
             return Outcome(_flag(state, "authorisation amount or currency differs from the booking"),
                            void_needed=True)
         if state.closed:
@@ -103,6 +109,8 @@ def observe_intent(state: PaymentState, intent: IntentSnapshot) -> Outcome:
             new = replace(new, refunded_minor=max(new.refunded_minor, intent.amount_refunded))
         return Outcome(refund_status(new), announce)
     if intent.status == "canceled":
+        if other_amount:  # a stray authorisation we voided (its events may come after): not the payment's
+            return Outcome(state)
         return observe_closed_unpaid(state)
     return Outcome(state)
 

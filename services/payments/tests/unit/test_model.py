@@ -26,6 +26,12 @@ def test_authorisation_for_another_amount_or_currency_is_voided_and_flagged():
         assert outcome.state.status is Status.CHECKOUT_OPEN
 
 
+def test_a_stray_authorisation_of_another_amount_that_was_cancelled_leaves_the_checkout_open():
+    # Its events may be processed after our void cancelled it: it was never the payment's.
+    for intent in (IntentSnapshot("canceled", 10000, "eur"), IntentSnapshot("canceled", 12000, "usd")):
+        assert observe_intent(OPEN, intent).state == OPEN
+
+
 def test_authorisation_after_close_is_voided_not_announced():
     closed = PaymentState(status=Status.VOIDED, amount_minor=12000, currency="EUR", closed=True)
     outcome = observe_intent(closed, AUTHORISED)
