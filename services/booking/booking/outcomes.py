@@ -27,7 +27,7 @@ class BookingOutbox:
         self.settings = settings
 
     def portal_url(self, booking: Booking, token: str | None = None) -> str:
-        url = f"{self.settings.public_base_url.rstrip('/')}/api/v1/hotels/{booking.hotel}/bookings/{booking.id}"
+        url = f"{self.settings.public_base_url.rstrip('/')}/book/{booking.hotel}/bookings/{booking.id}"
         # A fragment never reaches a server log; only the booking-received message carries it.
         return f"{url}#guest_token={token}" if token else url
 

@@ -30,6 +30,9 @@ async def test_happy_path_to_checked_out(saga, bus, client, standin):
     checkout = await bus.expect(booking_id, RequestCheckout)
     assert checkout["amount"] == quote["total"] and checkout["customer_email"] == "ada@example.test"
     assert token not in checkout["return_url"]
+    # the emailed link and Stripe's return open the guest's booking page, not an API answer
+    assert f"/book/{received['hotel']}/bookings/{booking_id}#" in received["portal_url"]
+    assert checkout["return_url"].endswith(f"/book/{received['hotel']}/bookings/{booking_id}")
     await bus.publish(CheckoutCreated(booking_id=booking_id, checkout_url="https://pay.test/c/cs_test_1",
                                       expires_at=checkout["expires_at"]))
     view = await saga.wait_status(booking_id, "PENDING_PAYMENT")
