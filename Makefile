@@ -14,7 +14,7 @@ $(STAMP): constraints.txt requirements.txt $(wildcard */pyproject.toml libs/*/py
 install: $(STAMP)
 
 run: install
-	$(BIN)/python -m hotelmate_devtools run
+	HOTELMATE_ENV=$${HOTELMATE_ENV:-development} $(BIN)/python -m hotelmate_devtools run
 
 test: install
 	$(BIN)/python -m hotelmate_devtools preflight || echo "hotelmate: local servers unreachable; tests will use testcontainers (Docker)"

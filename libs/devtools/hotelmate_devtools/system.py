@@ -40,6 +40,8 @@ def bench_environment(prefix: str) -> None:
     os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
     os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-bench")
     os.environ.setdefault("HOTELMATE_JWT_SECRET", os.urandom(32).hex())
+    os.environ.setdefault("HOTELMATE_ENV", "development")
+    os.environ.setdefault("HOTELMATE_SERVICE_SECRET", os.urandom(32).hex())
     for audience in ("PUBLIC", "STAFF"):
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_RATE_PER_MINUTE", "100000000")
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_BURST", "1000000")
@@ -69,6 +71,7 @@ class Layout:
         env = dict(os.environ)
         env.update(self.env)
         env.setdefault("HOTELMATE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        env.setdefault("HOTELMATE_ENV", "development")  # a developer's machine: shipped secrets allowed
         env.update(
             {
                 **{f"HOTELMATE_{svc.upper()}_URL": self.url(svc) for svc in SERVICES},

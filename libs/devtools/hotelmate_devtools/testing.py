@@ -50,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
     os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
     os.environ.setdefault("HOTELMATE_JWT_SECRET", secrets.token_hex(32))
+    os.environ.setdefault("HOTELMATE_ENV", "development")  # production refuses the test admin password
+    os.environ.setdefault("HOTELMATE_SERVICE_SECRET", secrets.token_hex(32))
     if unreachable():
         _start_containers()
 

@@ -20,11 +20,14 @@ from hotelmate_contracts import Message
 
 from .admission import install_admission
 from .db import Database, prepare_database
+from .limits import RequestLimits
 from .logs import configure_logging, request_id_var
 from .messaging import Bus, Consumer, Handler, OutboxRelay
 from .problems import install_problem_handlers
+from .production import check_production, service_key
 from .settings import ServiceSettings
 from .tasks import supervise
+from .trust import TrustGate
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +65,16 @@ def create_service_app(
     on_start: Sequence[Starter] = (),
     on_stop: Sequence[Starter] = (),
     title: str | None = None,
+    secrets: dict[str, str | None] | None = None,
 ) -> FastAPI:
     """A service app. ``handlers`` map message classes to handlers consumed from the bus;
-    ``on_start`` callbacks receive the :class:`Runtime` (start sweepers with ``runtime.start``)."""
+    ``on_start`` callbacks receive the :class:`Runtime` (start sweepers with ``runtime.start``);
+    ``secrets`` (env name → value) are refused in production when weak (docs/SECURITY.md)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
+        check_production(settings, secrets=secrets or {})
         await asyncio.to_thread(prepare_database, settings.database, migrations_dir)
         db = Database(settings.database, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_overflow,
                       pool_timeout=settings.db_pool_timeout_seconds)
@@ -103,7 +109,9 @@ def create_service_app(
 
     app = FastAPI(title=title or f"HotelMate {settings.service_name}", lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(TrustGate, secret=service_key(settings))  # identity only from a signed assertion
     install_admission(app, settings)
+    app.add_middleware(RequestLimits, max_bytes=settings.http_max_body_bytes)  # 413, and 422 for a NUL
     install_request_ids(app)
     app.include_router(health_router())
     for router in routers:
