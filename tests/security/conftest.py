@@ -15,6 +15,7 @@ from booking_flow import Desk  # noqa: E402
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 ENV = {"HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000", "HOTELMATE_GATEWAY_PUBLIC_BURST": "100000",
        "HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR": "true",
+       "HOTELMATE_BOOKING_MAX_UNPAID_PER_EMAIL": "2",
        "HOTELMATE_STRIPE_WEBHOOK_RATE_PER_SECOND": "0.1", "HOTELMATE_STRIPE_WEBHOOK_RATE_BURST": "8"}
 
 

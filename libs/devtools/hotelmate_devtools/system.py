@@ -42,6 +42,7 @@ def bench_environment(prefix: str) -> None:
     os.environ.setdefault("HOTELMATE_JWT_SECRET", os.urandom(32).hex())
     os.environ.setdefault("HOTELMATE_ENV", "development")
     os.environ.setdefault("HOTELMATE_SERVICE_SECRET", os.urandom(32).hex())
+    os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_EMAIL", "0")  # simulated guests share emails
     for audience in ("PUBLIC", "STAFF"):
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_RATE_PER_MINUTE", "100000000")
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_BURST", "1000000")
