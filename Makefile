@@ -18,7 +18,7 @@ browser:
 	@command -v chromium >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || echo "hotelmate: no chromium; install it (apt-get install chromium) or tests/browser are skipped"
 
 run: install
-	$(BIN)/python -m hotelmate_devtools run
+	HOTELMATE_ENV=$${HOTELMATE_ENV:-development} $(BIN)/python -m hotelmate_devtools run
 
 test: install browser
 	$(BIN)/python -m hotelmate_devtools preflight || echo "hotelmate: local servers unreachable; tests will use testcontainers (Docker)"

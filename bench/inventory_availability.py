@@ -24,8 +24,11 @@ RUN = secrets.token_hex(3)
 os.environ["HOTELMATE_DB_PREFIX"] = f"hmbench_{RUN}_"
 os.environ["HOTELMATE_BUS_NAMESPACE"] = f"hmbench_{RUN}"
 os.environ.setdefault("HOTELMATE_LOG_LEVEL", "WARNING")
+os.environ.setdefault("HOTELMATE_ENV", "development")
+os.environ.setdefault("HOTELMATE_SERVICE_SECRET", secrets.token_hex(32))
 
 from hotelmate_devtools.cleanup import delete_namespace_queues, drop_prefixed_databases, percentile  # noqa: E402
+from hotelmate_devtools.signing import as_gateway  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 
@@ -164,7 +167,8 @@ async def main() -> None:
     try:
         # keep-alive shorter than uvicorn's 5 s, so no idle connection is reused after the server closed it
         limits = httpx.Limits(max_connections=60, max_keepalive_connections=60, keepalive_expiry=2.0)
-        async with httpx.AsyncClient(base_url=system.layout.url("inventory"), timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=system.layout.url("inventory"), timeout=60, limits=limits,
+                                     event_hooks={"request": [as_gateway()]}) as client:  # staff routes
             t0 = time.perf_counter()
             await seed_catalogue(client)
             holds = seed_rooms_and_holds(database_url)

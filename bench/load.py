@@ -40,6 +40,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hotelmate_devtools.signing import assertion_headers
 from hotelmate_devtools.system import Layout, System, bench_environment
 
 PID = os.getpid()
@@ -350,7 +351,8 @@ async def occupancy_over_capacity(http: aiohttp.ClientSession, staff: dict[str, 
 
 async def cache_stats(system: System) -> dict:
     """Hits and misses of inventory's availability and quote cache (inventory's own internal endpoint)."""
-    async with aiohttp.ClientSession() as http, http.get(f"{system.layout.url('inventory')}/internal/catalog-cache") as answer:
+    async with aiohttp.ClientSession() as http, http.get(f"{system.layout.url('inventory')}/internal/catalog-cache",
+                                                          headers=assertion_headers(caller="bench")) as answer:
         return await answer.json() if answer.status == 200 else {"absent": answer.status}
 
 

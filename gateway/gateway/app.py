@@ -15,14 +15,17 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from hotelmate_platform.admission import install_admission
 from hotelmate_platform.db import Database, prepare_database
+from hotelmate_platform.limits import RequestLimits
 from hotelmate_platform.logs import configure_logging
 from hotelmate_platform.observability import instrument_app, setup_tracing, shutdown_tracing
 from hotelmate_platform.problems import install_problem_handlers
+from hotelmate_platform.production import check_production, service_key
 from hotelmate_platform.service import install_request_ids
 
 from . import console, pages, proxy
 from .api import admin, auth, meta
-from .middleware import BodyLimit, SecurityHeaders
+from .accounts import TokenStates
+from .middleware import SecurityHeaders
 from .runtime import GatewayRuntime, Limiters
 from .settings import GatewaySettings
 
@@ -47,6 +50,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level, settings.log_format)
+        check_production(settings, secrets={"HOTELMATE_JWT_SECRET": settings.jwt_secret},
+                         passwords={"HOTELMATE_ADMIN_PASSWORD": settings.admin_password or None})
         setup_tracing(settings.service_name)
         await asyncio.to_thread(prepare_database, settings.database, MIGRATIONS)
         secret = settings.jwt_secret
@@ -55,7 +60,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             secret = secrets.token_hex(32)
         async with upstream_client(settings) as client:
             gateway = GatewayRuntime(settings=settings, db=Database(settings.database), client=client,
-                                     jwt_secret=secret, limiters=Limiters.from_settings(settings))
+                                     jwt_secret=secret, limiters=Limiters.from_settings(settings),
+                                     service_key=service_key(settings),
+                                     token_states=TokenStates(settings.gateway_token_check_seconds))
             app.state.gateway = gateway
             await admin.ensure_first_admin(gateway)
             log.info("gateway started")
@@ -72,7 +79,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                   openapi_url=None, docs_url=None, redoc_url=None)
     install_problem_handlers(app)
     install_admission(app, settings)
-    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=settings.gateway_max_body_bytes)  # 413, and 422 for a NUL
     install_request_ids(app)
     app.add_middleware(SecurityHeaders)
     instrument_app(app, settings.service_name)

@@ -18,7 +18,8 @@ def client_address(request: Request, gateway: GatewayRuntime) -> str:
     if gateway.settings.gateway_trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
+            # Only the last entry was written by our proxy; the ones before it are the client's to invent.
+            return forwarded.split(",")[-1].strip()[:64] or "unknown"
     return request.client.host if request.client else "unknown"
 
 
@@ -76,8 +77,17 @@ def public_caller(request: Request, gateway: GatewayRuntime) -> None:
                       headers=_BEARER_CHALLENGE)
 
 
-def require_staff(request: Request, gateway: GatewayRuntime = Depends(get_gateway)) -> Identity:
-    return staff_identity(request, gateway)
+async def current_staff(request: Request, gateway: GatewayRuntime) -> Identity:
+    """:func:`staff_identity`, and ``401`` when the account was disabled or changed since the token."""
+    identity = staff_identity(request, gateway)
+    if not await gateway.token_states.still_valid(identity, gateway.db):
+        raise Problem(401, "The staff token was revoked; sign in again.", code="unauthorized",
+                      headers=_BEARER_CHALLENGE)
+    return identity
+
+
+async def require_staff(request: Request, gateway: GatewayRuntime = Depends(get_gateway)) -> Identity:
+    return await current_staff(request, gateway)
 
 
 def limit_public(request: Request, gateway: GatewayRuntime = Depends(get_gateway)) -> None:

@@ -40,6 +40,7 @@ def issue_token(identity: Identity, secret: str, ttl_seconds: int, *, now: float
         "sub": identity.staff_id,
         "role": identity.role.value,
         "hotels": sorted(identity.hotels),
+        "ver": identity.version,
         "iat": issued,
         "exp": issued + ttl_seconds,
         "jti": uuid.uuid4().hex,
@@ -58,6 +59,10 @@ def read_token(token: str, secret: str) -> Identity:
         hotels = claims.get("hotels") or []
         if not isinstance(hotels, list) or not all(isinstance(h, str) for h in hotels):
             raise InvalidToken("bad hotels claim")
-        return Identity(staff_id=str(claims["sub"]), role=Role(claims["role"]), hotels=frozenset(hotels))
+        version = claims.get("ver", 0)
+        if not isinstance(version, int):
+            raise InvalidToken("bad version claim")
+        return Identity(staff_id=str(claims["sub"]), role=Role(claims["role"]), hotels=frozenset(hotels),
+                        version=version)
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise InvalidToken(type(exc).__name__) from None

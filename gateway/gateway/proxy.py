@@ -13,9 +13,10 @@ from yarl import URL
 from hotelmate_platform.logs import request_id_var
 from hotelmate_platform.observability.tracing import inject_headers
 from hotelmate_platform.problems import Problem
+from hotelmate_platform import trust
 
-from .domain.access import AccessDenied, Audience, Route, authorize, route_for
-from .gate import client_address, public_caller, staff_identity
+from .domain.access import AccessDenied, Audience, Identity, Route, authorize, route_for
+from .gate import client_address, current_staff, public_caller
 from .runtime import GatewayRuntime, get_gateway
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ async def forward(request: Request) -> Response:
     if route is None:
         raise Problem(404, "No such resource.", code="not-found")
     request.scope["hotelmate.route"] = f"/api/v1/* -> {route.service}"  # the metrics' route label
-    headers = _upstream_headers(request, gateway, route)
+    identity = await current_staff(request, gateway) if route.audience is Audience.STAFF else None
+    headers = _upstream_headers(request, gateway, route, identity)
     return await _send(request, gateway, route, headers)
 
 
@@ -50,17 +52,22 @@ def _clean(path: str, raw_path: bytes) -> bool:
             and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in path))
 
 
-def _upstream_headers(request: Request, gateway: GatewayRuntime, route: Route) -> list[tuple[str, str]]:
+def _upstream_headers(request: Request, gateway: GatewayRuntime, route: Route,
+                      identity: Identity | None) -> list[tuple[str, str]]:
     extra: list[tuple[str, str]] = []
     keep_authorization = True
-    if route.audience is Audience.STAFF:
-        identity = staff_identity(request, gateway)
+    request_id = request_id_var.get() or ""
+    assertion = None
+    if identity is not None:
         try:
             authorize(identity, route)
         except AccessDenied as denied:
             raise Problem(denied.status, denied.detail, code="forbidden" if denied.status == 403 else "not-found")
+        # Services believe only the signed assertion (they replace these headers with what it says).
         extra = [("X-HotelMate-Staff-Id", identity.staff_id), ("X-HotelMate-Staff-Role", identity.role.value)]
-        keep_authorization = False  # the service trusts the identity headers, not the JWT
+        assertion = trust.sign(gateway.service_key, "gateway", request_id=request_id, staff_id=identity.staff_id,
+                               role=identity.role.value, hotels=identity.hotels)
+        keep_authorization = False  # the service trusts the assertion, not the JWT
     elif route.audience in (Audience.PUBLIC, Audience.GUEST):
         public_caller(request, gateway)
     headers = [
@@ -72,7 +79,8 @@ def _upstream_headers(request: Request, gateway: GatewayRuntime, route: Route) -
     address = client_address(request, gateway)
     headers += [
         *extra,
-        ("X-Request-ID", request_id_var.get() or ""),
+        (trust.HEADER, assertion or trust.sign(gateway.service_key, "gateway", request_id=request_id)),
+        ("X-Request-ID", request_id),
         ("X-Forwarded-For", f"{forwarded_for}, {address}" if forwarded_for else address),
         ("X-Forwarded-Proto", request.url.scheme),
         ("X-Forwarded-Host", request.headers.get("host", "")),

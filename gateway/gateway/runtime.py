@@ -10,6 +10,7 @@ from fastapi import Request
 
 from hotelmate_platform.db import Database
 
+from .accounts import TokenStates
 from .ratelimit import TokenBuckets
 from .settings import GatewaySettings
 
@@ -40,6 +41,8 @@ class GatewayRuntime:
     client: aiohttp.ClientSession
     jwt_secret: str
     limiters: Limiters
+    service_key: str = ""  # signs the assertions sent to the services (hotelmate_platform.trust)
+    token_states: TokenStates = field(default_factory=lambda: TokenStates(2.0))
     openapi_cache: dict[str, Any] = field(default_factory=dict)
 
     def upstream(self, service: str) -> str:

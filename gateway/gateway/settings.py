@@ -9,6 +9,9 @@ class GatewaySettings(ServiceSettings):
     # Staff identity. An empty secret makes a random one per process (tokens die with it).
     jwt_secret: str = ""
     jwt_ttl_seconds: int = 900
+    # How long a staff token's account state (disabled, changed) is cached: a change stops older tokens
+    # within this time (docs/SECURITY.md).
+    gateway_token_check_seconds: float = 2.0
     admin_email: str = ""
     admin_password: str = ""
 

@@ -15,4 +15,7 @@ staff_accounts = sa.Table(
     sa.Column("hotels", ARRAY(sa.Text), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.Column("created_by", UUID(as_uuid=True)),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+    # Bumped by every change of role, hotels, password or state: older tokens stop working.
+    sa.Column("token_version", sa.Integer, nullable=False, server_default="0"),
 )

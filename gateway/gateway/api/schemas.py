@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hotelmate_contracts.text import Line
 
 from ..domain.access import Role
 
@@ -15,21 +16,15 @@ EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$"
 HOTEL = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
-def _encodable(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-Text = Annotated[str, AfterValidator(_encodable)]
+# The contracts' text rule (hotelmate_contracts.text): one line, no control characters, bounded.
+Email = Line(320, min_length=3, strip=False)
+Password = Line(1024, min_length=1, strip=False)
 
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: Text = Field(min_length=3, max_length=320)
-    password: Text = Field(min_length=1, max_length=1024)
+    email: Email
+    password: Password
 
 
 class TokenAnswer(BaseModel):
@@ -42,8 +37,8 @@ class TokenAnswer(BaseModel):
 
 class NewStaff(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: Text = Field(pattern=EMAIL, max_length=320)
-    password: Text = Field(min_length=12, max_length=1024)
+    email: Line(320, min_length=3, strip=False, pattern=EMAIL)
+    password: Line(1024, min_length=12, strip=False)
     role: Role
     hotels: list[str] = Field(default_factory=list, max_length=500)
 
@@ -63,3 +58,32 @@ class StaffView(BaseModel):
     role: Role
     hotels: list[str]
     created_at: datetime
+    disabled: bool = False
+
+
+class StaffList(BaseModel):
+    items: list[StaffView]
+
+
+class StaffChange(BaseModel):
+    """What an ADMIN changes on an account; each change ends the account's older tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    hotels: list[str] | None = Field(None, max_length=500)
+    disabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _valid_hotels(self) -> "StaffChange":
+        for hotel in self.hotels or []:
+            if not re.fullmatch(HOTEL, hotel):
+                raise ValueError(f"hotels: {hotel[:70]!r} is not a hotel id")
+        if self.role is None and self.hotels is None and self.disabled is None:
+            raise ValueError("give at least one of role, hotels and disabled")
+        return self
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: Line(1024, min_length=1, strip=False)
+    new_password: Line(1024, min_length=12, strip=False)

@@ -43,6 +43,7 @@ class Identity:
     staff_id: str
     role: Role
     hotels: frozenset[str]
+    version: int = 0  # the account's token version the token was issued under
 
     def may_see(self, hotel: str) -> bool:
         return self.role is Role.ADMIN or hotel in self.hotels

@@ -10,6 +10,8 @@ import pytest
 
 from gateway.domain.access import Identity, Role
 from gateway.identity import issue_token
+from hotelmate_devtools.signing import run_service_key
+from hotelmate_platform import trust
 
 # (method, path under /api/v1/staff/hotels/{hotel}, owning service, least role allowed)
 STAFF_ROUTES = [
@@ -85,8 +87,12 @@ def test_client_sent_identity_headers_are_replaced(gw, tokens):
     assert seen["x-hotelmate-staff-role"] == "RECEPTIONIST"
     assert seen["x-hotelmate-staff-id"] != "someone-else"
     assert "x-hotelmate-anything" not in seen
+    vouched = trust.verify(seen["x-hotelmate-assertion"], run_service_key())  # what services believe
+    assert (vouched.role, vouched.staff_id) == ("RECEPTIONIST", seen["x-hotelmate-staff-id"])
     guest = gw.get("/api/v1/hotels/h1/bookings/BK-2026-000001", headers={"X-HotelMate-Staff-Role": "ADMIN"})
-    assert not any(k.startswith("x-hotelmate-") for k in guest.json()["headers"])
+    sent = guest.json()["headers"]
+    assert [k for k in sent if k.startswith("x-hotelmate-")] == ["x-hotelmate-assertion"]
+    assert trust.verify(sent["x-hotelmate-assertion"], run_service_key()).staff_id is None
 
 
 def _unsigned(claims: dict) -> str:

@@ -58,7 +58,9 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_breaks(real_system, t
         "email": os.environ["HOTELMATE_ADMIN_EMAIL"], "password": os.environ["HOTELMATE_ADMIN_PASSWORD"]}
     ).json()["access_token"]
     config = tmp_path / "schemathesis.toml"
-    config.write_text('[auth.openapi.staffBearer]\nbearer = "${HOTELMATE_FUZZ_STAFF_TOKEN}"\n')
+    # NUL and every other control character are generated (issue 14: they must be 422s, never 500s).
+    config.write_text('[generation]\nallow-x00 = true\ncodec = "utf-8"\n\n'
+                      '[auth.openapi.staffBearer]\nbearer = "${HOTELMATE_FUZZ_STAFF_TOKEN}"\n')
     report = tmp_path / "report.ndjson"
     command = [
         str(Path(sys.executable).with_name("st")), "--config-file", str(config), "run",

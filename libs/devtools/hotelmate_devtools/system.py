@@ -45,6 +45,9 @@ def bench_environment(prefix: str) -> None:
     os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
     os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-bench")
     os.environ.setdefault("HOTELMATE_JWT_SECRET", os.urandom(32).hex())
+    os.environ.setdefault("HOTELMATE_ENV", "development")
+    os.environ.setdefault("HOTELMATE_SERVICE_SECRET", os.urandom(32).hex())
+    os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_EMAIL", "0")  # simulated guests share emails
     for audience in ("PUBLIC", "STAFF"):
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_RATE_PER_MINUTE", "100000000")
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_BURST", "1000000")
@@ -74,6 +77,7 @@ class Layout:
         env = dict(os.environ)
         env.update(self.env)
         env.setdefault("HOTELMATE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        env.setdefault("HOTELMATE_ENV", "development")  # a developer's machine: shipped secrets allowed
         env.update(
             {
                 **{f"HOTELMATE_{svc.upper()}_URL": self.url(svc) for svc in SERVICES},

@@ -53,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
     os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
     os.environ.setdefault("HOTELMATE_JWT_SECRET", secrets.token_hex(32))
+    os.environ.setdefault("HOTELMATE_ENV", "development")  # production refuses the test admin password
+    os.environ.setdefault("HOTELMATE_SERVICE_SECRET", secrets.token_hex(32))
+    os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_EMAIL", "0")  # tests book many times as one guest
     if unreachable():
         try:
             _start_containers()

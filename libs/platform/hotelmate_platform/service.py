@@ -21,13 +21,16 @@ from hotelmate_contracts import Message
 
 from .admission import install_admission
 from .db import Database, prepare_database
+from .limits import RequestLimits
 from .logs import booking_id_var, configure_logging, correlation_id_var, request_id_var
 from .messaging import Bus, Consumer, Handler, OutboxRelay
 from .observability import instrument_app, setup_tracing, shutdown_tracing
 from .observability.metrics import dead_letter_hook, outbox_hook
 from .problems import install_problem_handlers
+from .production import check_production, service_key
 from .settings import ServiceSettings
 from .tasks import supervise
+from .trust import TrustGate
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +70,16 @@ def create_service_app(
     on_start: Sequence[Starter] = (),
     on_stop: Sequence[Starter] = (),
     title: str | None = None,
+    secrets: dict[str, str | None] | None = None,
 ) -> FastAPI:
     """A service app. ``handlers`` map message classes to handlers consumed from the bus;
-    ``on_start`` callbacks receive the :class:`Runtime` (start sweepers with ``runtime.start``)."""
+    ``on_start`` callbacks receive the :class:`Runtime` (start sweepers with ``runtime.start``);
+    ``secrets`` (env name → value) are refused in production when weak (docs/SECURITY.md)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level, settings.log_format)
+        check_production(settings, secrets=secrets or {})
         setup_tracing(settings.service_name)
         await asyncio.to_thread(prepare_database, settings.database, migrations_dir)
         db = Database(settings.database, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_overflow,
@@ -118,7 +124,9 @@ def create_service_app(
     # definitions from them).
     app.state.message_types = sorted(cls.TYPE for cls in (handlers or {}))
     install_problem_handlers(app)
+    app.add_middleware(TrustGate, secret=service_key(settings))  # identity only from a signed assertion
     install_admission(app, settings)
+    app.add_middleware(RequestLimits, max_bytes=settings.http_max_body_bytes)  # 413, and 422 for a NUL
     install_request_ids(app)
     instrument_app(app, settings.service_name)
     app.include_router(health_router())

@@ -30,6 +30,9 @@ class PlatformSettings(BaseSettings):
     booking_url: str = "http://127.0.0.1:8002"
     payments_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
+    # Security (docs/SECURITY.md): production refuses weak secrets; assertions are signed with the secret.
+    env: str = "production"
+    service_secret: str = ""
 
     def database_url(self, service: str) -> str:
         return f"{self.postgres_url.rstrip('/')}/{self.db_prefix}{service}"
@@ -61,6 +64,8 @@ class ServiceSettings(PlatformSettings):
     http_queue_seconds: float = 0.25
     http_max_waiting: int = 400
     http_retry_after_seconds: float = 1.0
+    # Larger bodies are 413 on every method (hotelmate_platform.limits).
+    http_max_body_bytes: int = 1_048_576
     # Retention (hotelmate_platform.retention): how often old rows are pruned, how many per
     # transaction, and how long published outbox rows and inbox rows are kept.
     retention_every_seconds: float = 600.0

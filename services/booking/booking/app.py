@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from hotelmate_platform.production import service_key
 from hotelmate_platform.retention import start_retention
 from hotelmate_platform.observability.domain import booking_hook
 from hotelmate_platform.service import Runtime, create_service_app
@@ -28,7 +29,7 @@ def create_app(settings: BookingSettings) -> FastAPI:
             settings.inventory_url, settings.payments_url, settings.booking_http_timeout_seconds,
             place_timeout=settings.booking_place_timeout_seconds,
             profile_fresh_seconds=settings.booking_hotel_cache_seconds,
-            profile_stale_seconds=settings.booking_hotel_cache_stale_seconds)
+            profile_stale_seconds=settings.booking_hotel_cache_stale_seconds, service_key=service_key(settings))
         sweeper = Sweeper(runtime.db, settings)
         runtime.extras["sweeper"] = sweeper
         runtime.start("sweeper", lambda: every(settings.sweep_seconds, sweeper.sweep))

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from hotelmate_platform.production import service_key
 from hotelmate_platform.db import Database
 from hotelmate_platform.problems import Problem
 
@@ -105,7 +106,8 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = BookingSettings()
     db = Database(settings.database, pool_size=2)
-    upstream = Upstream(settings.inventory_url, settings.payments_url, settings.booking_http_timeout_seconds)
+    upstream = Upstream(settings.inventory_url, settings.payments_url, settings.booking_http_timeout_seconds,
+                        service_key=service_key(settings))
     try:
         drifts = await reconcile(db, upstream, grace=timedelta(seconds=args.grace_seconds), hotels=args.hotel)
     except Problem as exc:

@@ -24,3 +24,5 @@ class BookingSettings(ServiceSettings):
     # An operator may keep authorisations shorter than SPEC's 6 days (e.g. a card network's shorter
     # validity); it can never be longer. Fractions of an hour are allowed.
     booking_authorisation_max_hours: float = Field(default=144.0, gt=0, le=144.0)
+    # Unpaid bookings (REQUESTED, PENDING_PAYMENT) one booker email may hold at one hotel; 0 = no cap.
+    booking_max_unpaid_per_email: int = Field(default=3, ge=0)

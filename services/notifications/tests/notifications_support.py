@@ -20,6 +20,7 @@ from hotelmate_contracts import (
     BookingStatusChanged, Envelope, GuestContact, HotelProfile, Message, Money, wrap,
 )
 from hotelmate_devtools.cleanup import delete_namespace_queues
+from hotelmate_devtools.signing import as_gateway
 from hotelmate_devtools.system import free_port
 
 from hotelmate_platform.settings import PlatformSettings
@@ -116,7 +117,8 @@ async def running_app(settings: NotificationsSettings):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://notifications",
+                                     event_hooks={"request": [as_gateway(admin_by_default=True)]}) as client:
             yield app, client
 
 

@@ -35,4 +35,5 @@ app = create_service_app(
     routers=[webhook_api.router, internal.router],
     handlers=HANDLERS,
     on_start=[start_workers],
+    secrets={"HOTELMATE_STRIPE_WEBHOOK_SECRET": settings.stripe_webhook_secret},
 )

@@ -15,6 +15,7 @@ from urllib.parse import quote as escape
 
 import httpx
 
+from hotelmate_platform import trust
 from hotelmate_platform.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,13 @@ class HotelProfiles:
 
 class Upstream:
     def __init__(self, inventory_url: str, payments_url: str, timeout: float, *, place_timeout: float = 1.0,
-                 profile_fresh_seconds: float = 10.0, profile_stale_seconds: float = 600.0) -> None:
+                 profile_fresh_seconds: float = 10.0, profile_stale_seconds: float = 600.0,
+                 service_key: str = "") -> None:
         self.inventory_url = inventory_url.rstrip("/")
         self.payments_url = payments_url.rstrip("/")
-        self.client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200))
+        # Every call carries booking's signed assertion: inventory's and payments' /internal need it.
+        self.client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200),
+                                        event_hooks={"request": [trust.httpx_signer(service_key, "booking")]})
         # What placing a booking waits for inventory at most: far below the gateway's timeout.
         self.place_timeout = place_timeout
         self.profiles = HotelProfiles(self._hotel_for_placing, fresh_seconds=profile_fresh_seconds,
@@ -130,7 +134,8 @@ class Upstream:
         return await self.profiles.get(hotel)
 
     async def _hotel_for_placing(self, hotel: str) -> dict:
-        return await self._json("GET", f"{self.inventory_url}/api/v1/hotels/{escape(hotel, safe='')}",
+        # The internal view: the public one leaves out the staff email the notifications need.
+        return await self._json("GET", f"{self.inventory_url}/internal/hotels/{escape(hotel, safe='')}",
                                 timeout=self.place_timeout)
 
     async def quote(self, hotel: str, body: dict) -> dict:

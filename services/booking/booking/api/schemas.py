@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hotelmate_contracts import Money
+from hotelmate_contracts.text import Line, Paragraph
 
 from ..adapters.repository import BookingRow
 from ..domain.booking import quote_of
@@ -15,10 +16,10 @@ from ..domain.policies import free_cancellation_until
 from ..domain.states import AWAITING_PAYMENT, Status
 
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$"
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_SHAPE),
-                  AfterValidator(str.lower)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()./ -]{3,}$")]
+# Every text field follows the contracts' rule (hotelmate_contracts.text): no control characters.
+Name = Line(100, min_length=1)
+Email = Annotated[Line(254, pattern=EMAIL_SHAPE), AfterValidator(str.lower)]
+Phone = Line(40, pattern=r"^[0-9+()./ -]{3,}$")
 
 
 class Strict(BaseModel):
@@ -41,29 +42,29 @@ class Guest(Strict):
 
 
 class BookingRequest(Strict):
-    room_type: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    room_type: Line(50, min_length=1, strip=False)
     check_in: date
     check_out: date
     adults: int = Field(ge=1, le=20)
     children: int = Field(default=0, ge=0, le=20)
-    promo_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = None
+    promo_code: Line(50, min_length=1) | None = None
     booker: Booker
     guests: list[Guest] = Field(default_factory=list, max_length=40)
-    special_requests: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    special_requests: Paragraph(2000) | None = None
 
 
 class Decline(Strict):
-    reason_code: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    reason_code: Line(50, min_length=1, strip=False)
+    note: Paragraph(2000) | None = None
 
 
 class StaffCancel(Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    reason: Paragraph(500, min_length=1)
     waive_fee: bool = False
 
 
 class RoomAssignment(Strict):
-    room_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    room_number: Line(20, min_length=1)
 
 
 def _iso(value):
@@ -92,7 +93,9 @@ def guest_view(booking: BookingRow) -> dict:
         # guests see what was decided, not who decided it nor the desk's note
         "decision": {k: v for k, v in booking["decision_json"].items() if k in ("decision", "at", "reason_code")}
         if booking["decision_json"] else None,
-        "cancellation": booking["cancellation"],
+        # nor who cancelled, nor the desk's free-text reason
+        "cancellation": {k: v for k, v in booking["cancellation"].items() if k not in ("by", "reason")}
+        if booking["cancellation"] else None,
         "created_at": _iso(booking["created_at"]),
     }
     if quote:
@@ -107,6 +110,7 @@ def staff_view(booking: BookingRow, timeline: list[dict], payment_details: dict 
     view = guest_view(booking)
     view["room_number"] = booking["room_number"]
     view["decision"] = booking["decision_json"]
+    view["cancellation"] = booking["cancellation"]
     view["timeline"] = [{"at": _iso(t["at"]), "from": t["from_status"], "to": t["to_status"], "actor": t["actor"],
                          "reason": t["reason"]} for t in timeline]
     view["payment"] = {**view["payment"], "details": payment_details}

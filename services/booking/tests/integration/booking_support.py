@@ -14,6 +14,7 @@ import aio_pika
 import httpx
 
 from hotelmate_contracts import Envelope, Message, wrap
+from hotelmate_devtools.signing import as_gateway
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from standins import HOTELS, StandIn, make_quote  # noqa: E402
@@ -91,7 +92,7 @@ async def running_booking(standin: StandIn, **overrides):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://booking",
-                                     timeout=60) as client:
+                                     timeout=60, event_hooks={"request": [as_gateway()]}) as client:
             yield client
 
 

@@ -49,6 +49,7 @@ def problem(status: int, detail: str, errors=None) -> JSONResponse:
 def standin_app(state: dict) -> FastAPI:
     app = FastAPI()
 
+    @app.get("/internal/hotels/{hotel}")
     @app.get("/api/v1/hotels/{hotel}")
     async def hotel_info(hotel: str):
         if hotel not in HOTELS:

@@ -8,6 +8,7 @@ import pytest
 from booking_support import Saga
 
 from hotelmate_contracts import ReleaseHold, VoidPayment
+from hotelmate_devtools.signing import as_gateway
 from hotelmate_devtools.system import Layout, System
 
 
@@ -22,7 +23,8 @@ def booking_process(standin):
 
 
 async def test_restart_with_a_pending_hold_deadline_still_expires_the_booking(booking_process, bus):
-    async with httpx.AsyncClient(base_url=booking_process.layout.url("booking"), timeout=30) as client:
+    async with httpx.AsyncClient(base_url=booking_process.layout.url("booking"), timeout=30,
+                                 event_hooks={"request": [as_gateway()]}) as client:
         saga = Saga(client, bus)
         booking_id, _, _ = await saga.pending_payment(expires_in=3)
         booking_process.processes["booking"].kill()  # a crash, not a clean stop

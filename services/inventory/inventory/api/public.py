@@ -36,7 +36,9 @@ def hotel_view(hotel, types, taxes) -> dict:
 async def get_hotel(hotel: str, runtime: Runtime = Depends(get_runtime)) -> dict:
     async with runtime.db.sessions() as session:
         row = await require_hotel(session, hotel)
-        return hotel_view(row, await repo.room_types(session, hotel), await repo.taxes(session, hotel))
+        view = hotel_view(row, await repo.room_types(session, hotel), await repo.taxes(session, hotel))
+    view.pop("staff_email", None)  # internal: services read it from /internal/hotels/{hotel}
+    return view
 
 
 @router.get("/{hotel}/availability")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from fastapi import FastAPI, Request
 
+from hotelmate_contracts.text import Line
 from hotelmate_platform.problems import Problem, problem_response
 
 from ..domain.errors import Conflict, InvalidInput, NotFound
@@ -25,14 +26,14 @@ class Body(BaseModel):
 
 
 class HotelIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    timezone: str
+    name: Line(200, min_length=1)
+    timezone: Line(64)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    check_in_time: str = "15:00"
-    check_out_time: str = "11:00"
+    check_in_time: Line(5) = "15:00"
+    check_out_time: Line(5) = "11:00"
     hold_minutes: int = Field(30, ge=1, le=24 * 60)
     approval_hours: int = Field(24, ge=1, le=144)
-    staff_email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    staff_email: Line(320, min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
 
     @field_validator("timezone")
     @classmethod
@@ -52,15 +53,15 @@ class HotelIn(Body):
 
 
 class RoomTypeIn(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line(200, min_length=1)
     max_adults: int = Field(ge=1, le=20)
     max_children: int = Field(0, ge=0, le=20)
     base_rate: Decimal
 
 
 class RoomIn(Body):
-    room_type: str
-    floor: str | None = None
+    room_type: Line(64, strip=False)
+    floor: Line(20) | None = None
     in_service: bool = True
 
     @field_validator("floor", mode="before")
@@ -70,7 +71,7 @@ class RoomIn(Body):
 
 
 class RateIn(Body):
-    room_type: str
+    room_type: Line(64, strip=False)
     from_: date = Field(alias="from")
     to: date
     price: Decimal
@@ -86,7 +87,7 @@ class RateIn(Body):
 
 class TaxIn(Body):
     code: str = Field(pattern=CODE)
-    name: str = Field(min_length=1, max_length=200)
+    name: Line(200, min_length=1)
     kind: Literal["PERCENT", "PER_NIGHT", "PER_PERSON_PER_NIGHT"]
     value: Decimal = Field(ge=0, le=Decimal("100000"))
 
@@ -97,7 +98,7 @@ class PromoIn(Body):
     valid_from: date | None = None
     valid_to: date | None = None
     min_nights: int | None = Field(None, ge=1, le=30)
-    room_types: list[str] | None = None
+    room_types: list[Line(64, strip=False)] | None = Field(None, max_length=200)
     max_redemptions: int | None = Field(None, ge=0)
     active: bool = True
 
@@ -125,16 +126,16 @@ class PolicyIn(Body):
 
 
 class QuoteIn(Body):
-    room_type: str
+    room_type: Line(64, strip=False)
     check_in: date
     check_out: date
     adults: int = Field(ge=1, le=50)
     children: int = Field(0, ge=0, le=50)
-    promo_code: str | None = Field(None, max_length=64)
+    promo_code: Line(64, strip=False) | None = None
 
 
 class AssignmentIn(Body):
-    room_number: str = Field(min_length=1, max_length=32)
+    room_number: Line(32, min_length=1, strip=False)
 
 
 def invalid_input(errors: list[tuple[str, str]]) -> Problem:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from hotelmate_devtools.signing import as_gateway
 from hotelmate_platform.db import Database
 
 
@@ -24,7 +25,8 @@ async def app():
 
 @pytest.fixture(scope="session")
 async def client(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://inventory") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://inventory",
+                                 event_hooks={"request": [as_gateway(admin_by_default=True)]}) as c:
         yield c
 
 

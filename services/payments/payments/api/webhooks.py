@@ -36,25 +36,39 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _signed_at(header: str) -> float:
+    """The ``t=`` timestamp of a ``Stripe-Signature`` header (already verified to be present)."""
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return float(value)
+    raise ValueError("no timestamp")
+
+
 @router.post("/webhooks/stripe", include_in_schema=False)
 @router.post("/api/v1/webhooks/stripe", summary="Stripe's webhook (signed)")
 async def receive_stripe_event(request: Request, runtime: Runtime = Depends(get_runtime)) -> dict:
     settings = runtime.settings
+    body = await read_limited(request, settings.stripe_webhook_max_bytes)
+    try:
+        header = request.headers.get("stripe-signature")
+        stripe.WebhookSignature.verify_header(body, header, settings.stripe_webhook_secret,
+                                              settings.stripe_webhook_tolerance_seconds)
+        event = json.loads(body)
+        event_id, event_type = str(event["id"]), str(event["type"])
+        # Stripe's check refuses only stale timestamps; one dated ahead of the tolerance is as suspect.
+        latest = time.time() + settings.stripe_webhook_tolerance_seconds
+        if _signed_at(header) > latest or float(event.get("created") or 0) > latest:
+            raise ValueError("dated in the future")
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        log.warning("stripe webhook rejected: bad signature, stale or future timestamp, or malformed body")
+        WEBHOOKS.labels("invalid_signature").inc()
+        raise Problem(400, "Invalid Stripe signature or payload.", code="invalid-signature") from None
+    # Only signed deliveries spend the limit: an unsigned flood cannot starve Stripe's own.
     if not runtime.extras["webhook_limiter"].take():
         WEBHOOKS.labels("rate_limited").inc()
         raise Problem(429, "Too many webhook deliveries; retry later.", code="rate-limited",
                       headers={"Retry-After": "1"})
-    body = await read_limited(request, settings.stripe_webhook_max_bytes)
-    try:
-        stripe.WebhookSignature.verify_header(body, request.headers.get("stripe-signature"),
-                                              settings.stripe_webhook_secret,
-                                              settings.stripe_webhook_tolerance_seconds)
-        event = json.loads(body)
-        event_id, event_type = str(event["id"]), str(event["type"])
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        log.warning("stripe webhook rejected: bad signature, stale timestamp or malformed body")
-        WEBHOOKS.labels("invalid_signature").inc()
-        raise Problem(400, "Invalid Stripe signature or payload.", code="invalid-signature") from None
     try:
         async with runtime.db.unit_of_work() as uow:
             stored = await repo.store_event(uow.session, event_id, event_type, body)

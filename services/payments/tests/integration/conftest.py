@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from hotelmate_contracts import Envelope, Money, wrap
 from hotelmate_contracts.saga import RequestCheckout
+from hotelmate_devtools.signing import as_gateway
 from hotelmate_platform.db import Database
 from hotelmate_platform.messaging import Bus
 from hotelmate_platform.settings import PlatformSettings
@@ -34,7 +35,7 @@ class Harness:
         self.system, self.bus, self.db = system, bus, db
         self.payments_url = system.layout.url("payments")
         self.emulator_url = system.layout.url("stripe-emulator")
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=30, event_hooks={"request": [as_gateway()]})
         self.events: list[Envelope] = []
         self.stripe = stripe.StripeClient("sk_test_harness", base_addresses={"api": self.emulator_url},
                                           http_client=stripe.HTTPXClient(timeout=10))
