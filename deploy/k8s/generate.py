@@ -33,11 +33,15 @@ CONSUMERS = ("inventory", "booking", "payments", "notifications")
 # Which Secret keys each process reads (as HOTELMATE_* environment variables).
 SECRETS = {
     "hotelmate-jwt": {"HOTELMATE_JWT_SECRET": ["gateway"]},
+    # Signs the gateway's staff assertions and the services' /internal calls: one value for all five
+    # (docs/SECURITY.md); production refuses to start without it.
+    "hotelmate-service": {"HOTELMATE_SERVICE_SECRET": ["gateway", *CONSUMERS]},
     "hotelmate-admin": {"HOTELMATE_ADMIN_EMAIL": ["gateway"], "HOTELMATE_ADMIN_PASSWORD": ["gateway"]},
     "hotelmate-stripe": {"HOTELMATE_STRIPE_API_KEY": ["payments"], "HOTELMATE_STRIPE_WEBHOOK_SECRET": ["payments"]},
     "hotelmate-smtp": {"HOTELMATE_SMTP_USERNAME": ["notifications"], "HOTELMATE_SMTP_PASSWORD": ["notifications"]},
 }
 CONFIG = {
+    "HOTELMATE_ENV": "production",  # refuses missing, shipped or short secrets (docs/SECURITY.md)
     "HOTELMATE_DB_PREFIX": "hotelmate_",
     "HOTELMATE_BUS_NAMESPACE": "hotelmate",
     "HOTELMATE_LOG_FORMAT": "json",

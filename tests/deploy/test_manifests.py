@@ -177,6 +177,13 @@ def test_every_setting_and_secret_named_exists(manifests):
     assert "HOTELMATE_JWT_SECRET" in secrets["hotelmate-jwt"]
     assert {"HOTELMATE_STRIPE_API_KEY", "HOTELMATE_STRIPE_WEBHOOK_SECRET"} <= secrets["hotelmate-stripe"]
     assert {"HOTELMATE_SMTP_USERNAME", "HOTELMATE_SMTP_PASSWORD"} <= secrets["hotelmate-smtp"]
+    # Production mode (docs/SECURITY.md): every process refuses to start without the shared service
+    # secret, so each one is given it from a Secret, and none runs in development mode.
+    assert config["HOTELMATE_ENV"] == "production"
+    for service in SERVICES:
+        env = {v["name"]: v for v in deployments[service]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["HOTELMATE_SERVICE_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "HOTELMATE_SERVICE_SECRET", service
+        assert "HOTELMATE_ENV" not in env, service
     # Service URLs point at Services that exist, on their ports.
     services = by_kind(manifests, "Service")
     for service in CONSUMERS:

@@ -77,10 +77,11 @@ class EventProcessor:
                 log.exception("stripe event %s (%s) crashed", row["id"], row["type"])
             delay = self.settings.retry_delay_seconds(row["attempts"])
             log.warning("stripe event %s (%s) postponed %.1fs: %s", row["id"], row["type"], delay, exc)
+            error = str(exc)
 
             async def postpone() -> None:
                 async with self.db.unit_of_work() as uow:
-                    await repo.STRIPE_EVENTS.postpone(uow.session, row["id"], delay_seconds=delay, error=str(exc))
+                    await repo.STRIPE_EVENTS.postpone(uow.session, row["id"], delay_seconds=delay, error=error)
 
             await settle(row, postpone, f"stripe event {row['id']}")
 

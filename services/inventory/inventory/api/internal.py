@@ -21,7 +21,7 @@ from hotelmate_platform.service import Runtime, get_runtime
 from ..adapters import repository as repo
 from ..quoting import require_hotel
 from .public import hotel_view
-from .schemas import AssignmentIn, invalid_input, problems
+from .schemas import AssignmentIn, invalid_input
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/internal", tags=["internal"])
 @router.get("/hotels/{hotel}")
 async def hotel_for_services(hotel: str, runtime: Runtime = Depends(get_runtime)) -> dict:
     """The hotel as the public sees it plus what only services need (the staff email)."""
-    async with problems(), runtime.db.sessions() as session:
+    async with runtime.db.sessions() as session:
         row = await require_hotel(session, hotel)
         return hotel_view(row, await repo.room_types(session, hotel), await repo.taxes(session, hotel))
 

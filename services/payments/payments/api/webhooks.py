@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import stripe
 from fastapi import APIRouter, Depends, Request
