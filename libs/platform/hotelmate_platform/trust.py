@@ -147,11 +147,20 @@ class TrustGate:
         await problem_response(status, detail, code=code, instance=scope["path"])(scope, receive, send)
 
 
+def on_behalf_of(secret: str, caller: str, assertion: Assertion) -> dict[str, str]:
+    """Headers for a service's call to another service's staff route, made for the staff member
+    behind ``assertion`` (the one that reached the calling service): the same identity, re-signed
+    by ``caller``, for this call's short lifetime."""
+    return {HEADER: sign(secret, caller, request_id=assertion.request_id, staff_id=assertion.staff_id,
+                         role=assertion.role, hotels=assertion.hotels)}
+
+
 def httpx_signer(secret: str, caller: str):
     """An httpx request event hook signing each call as ``caller`` (with the current request id)."""
     from .logs import request_id_var
 
     async def sign_request(request) -> None:
-        request.headers[HEADER] = sign(secret, caller, request_id=request_id_var.get() or "")
+        if HEADER not in request.headers:  # one signed on behalf of a staff member (on_behalf_of) stays
+            request.headers[HEADER] = sign(secret, caller, request_id=request_id_var.get() or "")
 
     return sign_request

@@ -17,10 +17,12 @@ from typing import Annotated, Literal
 from urllib.parse import quote as escape
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from hotelmate_platform import trust
 from hotelmate_platform.problems import Problem
+from hotelmate_platform.production import service_key
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters.tables import bookings, party
@@ -98,7 +100,7 @@ async def in_house(hotel: str, format: Format = "json", runtime: Runtime = Depen
 
 
 @router.get("/revenue")
-async def revenue(hotel: str, from_: Annotated[date, Query(alias="from")], to: date,
+async def revenue(request: Request, hotel: str, from_: Annotated[date, Query(alias="from")], to: date,
                   period: Literal["day", "month"] = "day", format: Format = "json",
                   runtime: Runtime = Depends(get_runtime), _: str = Depends(staff("MANAGER"))):
     """Per period between ``from`` and ``to`` (both included): revenue, room-nights sold and available,
@@ -122,7 +124,7 @@ async def revenue(hotel: str, from_: Annotated[date, Query(alias="from")], to: d
                 sold[key(day)] += 1
                 earned[key(day)] += Decimal(night["rate"]["amount"])
                 currency = night["rate"]["currency"]
-    available = await _available(runtime, hotel, from_, to, key)
+    available = await _available(request, runtime, hotel, from_, to, key)
     periods = []
     day = from_
     seen: list[str] = []
@@ -146,12 +148,14 @@ async def revenue(hotel: str, from_: Annotated[date, Query(alias="from")], to: d
     return {"hotel": hotel, "from": from_.isoformat(), "to": to.isoformat(), "period": period, "periods": periods}
 
 
-async def _available(runtime: Runtime, hotel: str, from_: date, to: date, key) -> dict[str, int]:
-    """Sellable room-nights per period, from inventory's occupancy report."""
+async def _available(request: Request, runtime: Runtime, hotel: str, from_: date, to: date, key) -> dict[str, int]:
+    """Sellable room-nights per period, from inventory's occupancy report (a staff route: asked for
+    the staff member who asked for this report, with their identity)."""
     upstream = runtime.extras["upstream"]
     url = (f"{upstream.inventory_url}/api/v1/staff/hotels/{escape(hotel, safe='')}/reports/occupancy"
            f"?from={from_.isoformat()}&to={to.isoformat()}")
-    answer = await upstream.client.get(url)
+    headers = trust.on_behalf_of(service_key(runtime.settings), "booking", request.state.assertion)
+    answer = await upstream.client.get(url, headers=headers)
     if answer.status_code == 404:
         raise Problem(404, "No such hotel.", code="not-found")
     if answer.status_code != 200:
