@@ -136,7 +136,9 @@ class TrustGate:
             headers += [(b"x-hotelmate-staff-id", assertion.staff_id.encode("latin-1", "replace")),
                         (b"x-hotelmate-staff-role", (assertion.role or "").encode()),
                         (b"x-hotelmate-staff-hotels", ",".join(sorted(assertion.hotels)).encode("latin-1", "replace"))]
-        scope = dict(scope, headers=headers)
+        # In place, not a copy: the outer middlewares (metrics, tracing) read the route the router
+        # records in this same scope.
+        scope["headers"] = headers
         scope.setdefault("state", {})
         scope["state"]["assertion"] = assertion
         await self.app(scope, receive, send)
