@@ -18,19 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from hotelmate_devtools.system import Layout, System, bench_environment  # noqa: E402
 
 bench_environment("hmbench")
 
 import httpx  # noqa: E402
-from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk, Guest, PaymentsOnTheBus  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_contracts import CheckoutCreated, PaymentAuthorized  # noqa: E402

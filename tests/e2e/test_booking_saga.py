@@ -5,7 +5,6 @@ import asyncio
 import os
 import re
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 from hotelmate_devtools.waiting import eventually
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import BAD_CARD, Desk, Guest, check_invariants  # noqa: E402
+from hotelmate_devtools.flows.booking import BAD_CARD, Desk, Guest, check_invariants
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 

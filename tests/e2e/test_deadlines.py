@@ -4,8 +4,6 @@ deadline lapses within the test."""
 
 import asyncio
 import re
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,8 +11,7 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 from hotelmate_devtools.waiting import eventually
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import GOOD_CARD, Desk, Guest  # noqa: E402
+from hotelmate_devtools.flows.booking import GOOD_CARD, Desk, Guest
 
 NAMES = ["stripe-emulator", "inventory", "booking", "payments", "gateway"]
 ENV = {

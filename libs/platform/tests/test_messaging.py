@@ -1,8 +1,6 @@
 """The messaging guarantees of SPEC §4.3, shown across processes on the real broker and database."""
 
 import asyncio
-import sys
-from pathlib import Path
 
 import aio_pika
 import pytest
@@ -11,9 +9,8 @@ from sqlalchemy import text
 from hotelmate_contracts import Envelope
 from hotelmate_platform.db import prepare_database
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings  # noqa: E402
-from messages import Ping  # noqa: E402
+from hotelmate_devtools.echo.harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings
+from hotelmate_devtools.echo.messages import Ping
 
 
 @pytest.fixture(scope="module")

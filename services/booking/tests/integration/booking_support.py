@@ -4,10 +4,8 @@ part in the saga, and the booking app run in-process on the run's real PostgreSQ
 from __future__ import annotations
 
 import asyncio
-import sys
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aio_pika
@@ -16,8 +14,7 @@ import httpx
 from hotelmate_contracts import Envelope, Message, wrap
 from hotelmate_devtools.signing import as_gateway
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from standins import HOTELS, StandIn, make_quote  # noqa: E402
+from .standins import HOTELS, StandIn, make_quote
 
 from booking.app import create_app  # noqa: E402
 from booking.settings import BookingSettings  # noqa: E402

@@ -5,7 +5,7 @@ import asyncio
 
 import httpx
 import pytest
-from booking_support import Saga
+from .booking_support import Saga
 
 from hotelmate_contracts import ReleaseHold, VoidPayment
 from hotelmate_devtools.signing import as_gateway

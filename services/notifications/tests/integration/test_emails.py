@@ -7,7 +7,7 @@ import pytest
 
 from hotelmate_contracts import ApprovalDeadlineNear, BookingRoomAssigned, HotelProfile, Money
 from hotelmate_devtools.waiting import eventually
-from notifications_support import (
+from hotelmate_devtools.support.notifications import (
     GUEST, HOTEL, BusPublisher, SmtpServer, fast_settings, isolated_env, new_booking_id, running_app, status_changed,
 )
 
