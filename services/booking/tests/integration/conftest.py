@@ -1,5 +1,5 @@
 """Integration fixtures: the booking app in-process, a stand-in for inventory/payments HTTP, and the
-bus probe (helpers live in booking_support.py, imported relatively: this folder is the package `integration`)."""
+bus probe (helpers live in booking_support.py, imported relatively, as pytest names it from the rootdir)."""
 
 from __future__ import annotations
 
