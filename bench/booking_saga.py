@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from hotelmate_devtools.system import Layout, System, bench_environment  # noqa: E402
 
 bench_environment("hmbench")
 
 import httpx  # noqa: E402
-from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk, Guest, PaymentsOnTheBus  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
-from hotelmate_contracts import CheckoutCreated, PaymentAuthorized  # noqa: E402
+from hotelmate_contracts import CheckoutCreated, Envelope, PaymentAuthorized  # noqa: E402
+from hotelmate_devtools.busprobe import BusProbe  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 
 HOTEL = "bench-hotel"
@@ -43,26 +40,16 @@ WITHOUT_PAYMENTS = ["inventory", "booking", "notifications", "gateway"]
 
 
 
-class StatusWatcher:
+class StatusWatcher(BusProbe):
     """Resolves a future when a booking reaches a status (from booking.status_changed on the bus)."""
 
     def __init__(self) -> None:
+        settings = PlatformSettings()
+        super().__init__(settings.amqp_url, settings.bus_namespace, "booking.status_changed")
         self.waiting: dict[tuple[str, str], asyncio.Future] = {}
         self.reached: dict[tuple[str, str], float] = {}
 
-    async def start(self) -> None:
-        import aio_pika
-        settings = PlatformSettings()
-        self.connection = await aio_pika.connect_robust(settings.amqp_url)
-        channel = await self.connection.channel()
-        exchange = await channel.declare_exchange(f"{settings.bus_namespace}.bus", aio_pika.ExchangeType.TOPIC,
-                                                  durable=True)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key="booking.status_changed")
-        await queue.consume(self._received, no_ack=True)
-
     async def _received(self, message) -> None:
-        from hotelmate_contracts import Envelope
         payload = Envelope.model_validate_json(message.body).payload
         key = (payload["booking_id"], payload["to_status"])
         self.reached[key] = time.perf_counter()

@@ -28,8 +28,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 RUN = f"hmburst{os.getpid()}"
 # This run's own databases and queues; default settings but one: each guest has its own address.
 for name, value in {"DB_PREFIX": f"{RUN}_", "BUS_NAMESPACE": RUN, "ADMIN_EMAIL": "admin@hotelmate.test",
@@ -38,8 +36,8 @@ for name, value in {"DB_PREFIX": f"{RUN}_", "BUS_NAMESPACE": RUN, "ADMIN_EMAIL":
     os.environ.setdefault(f"HOTELMATE_{name}", value)
 
 import httpx  # noqa: E402
-from booking_flow import Desk  # noqa: E402
-from burst_flow import Watcher, burst, report  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk  # noqa: E402
+from hotelmate_devtools.flows.burst import Watcher, burst, report  # noqa: E402
 
 from hotelmate_devtools.cleanup import remove_run  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402

@@ -11,13 +11,9 @@ import collections
 import os
 import secrets
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "libs" / "devtools"))
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_devtools.system import Layout, System  # noqa: E402

@@ -19,7 +19,7 @@ commands exit 0 and no night is over capacity.
 
 * burst (``--burst 300``, first, on the idle system): that many guests POST a booking at the same instant,
   each from its own address, retrying ``429``/``503`` after ``Retry-After`` with the same Idempotency-Key
-  (tests/e2e/burst_flow.py, shared with bench/burst.py and the e2e test): p50/p95/p99 of the POST answer,
+  (hotelmate_devtools/flows/burst.py, shared with bench/burst.py and the e2e test): p50/p95/p99 of the POST answer,
   creation success at the first try and after retries, and how long the saga backlog took to drain.
 
 Run: ``.venv/bin/python bench/load.py [--clients 1,10,50,100] [--seconds 24] [--rate 10] [--burst 300] [--json out.json]``
@@ -47,11 +47,10 @@ PID = os.getpid()
 bench_environment("hmload")
 os.environ.setdefault("HOTELMATE_JWT_TTL_SECONDS", "86400")  # one staff login for the whole run
 os.environ.setdefault("HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR", "true")  # a burst's guests each have an address
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
 
 import aiohttp  # noqa: E402
 import psutil  # noqa: E402
-from burst_flow import Watcher, burst, report  # noqa: E402
+from hotelmate_devtools.flows.burst import Watcher, burst, report  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402

@@ -10,20 +10,15 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import text
 
-ROOT = Path(__file__).resolve().parent.parent
-ECHO = ROOT / "libs" / "platform" / "tests" / "echo"
-sys.path.insert(0, str(ECHO))
-
-from messages import Ping  # noqa: E402
-
-from hotelmate_devtools.cleanup import delete_namespace_queues, percentile  # noqa: E402
-from hotelmate_platform.db import Database, drop_database, prepare_database  # noqa: E402
-from hotelmate_platform.messaging import Bus, OutboxRelay  # noqa: E402
-from hotelmate_platform.settings import PlatformSettings  # noqa: E402
+from hotelmate_devtools.cleanup import delete_namespace_queues, percentile
+from hotelmate_devtools.echo.harness import ECHO
+from hotelmate_devtools.echo.messages import Ping
+from hotelmate_platform.db import Database, drop_database, prepare_database
+from hotelmate_platform.messaging import Bus, OutboxRelay
+from hotelmate_platform.settings import PlatformSettings
 
 LATENCY_MESSAGES = 300
 THROUGHPUT_MESSAGES = 5000
@@ -47,7 +42,7 @@ async def main() -> None:
     prepare_database(url, ECHO / "migrations")
     env = {**os.environ, "ECHO_DATABASE_URL": url, "HOTELMATE_AMQP_URL": settings.amqp_url,
            "HOTELMATE_BUS_NAMESPACE": settings.bus_namespace}
-    consumer = subprocess.Popen([sys.executable, str(ECHO / "worker.py"), "consumer"], env=env,
+    consumer = subprocess.Popen([sys.executable, "-m", "hotelmate_devtools.echo.worker", "consumer"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert consumer.stdout.readline().strip() == "ready"
     db = Database(url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,11 +13,8 @@ import pytest
 import stripe
 import uvicorn
 
+from hotelmate_devtools.support.stripe_emulator import API_KEY, WEBHOOK_SECRET, free_port
 from stripe_emulator import Settings, create_app
-
-# tests run with --import-mode=importlib: make the helpers module importable by name
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-from stripe_emu_helpers import API_KEY, WEBHOOK_SECRET, free_port  # noqa: E402
 
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 import stripe
 
-from stripe_emu_helpers import API_KEY, authorised
+from hotelmate_devtools.support.stripe_emulator import API_KEY, authorised
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 

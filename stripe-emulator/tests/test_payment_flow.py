@@ -6,7 +6,7 @@ import httpx
 import pytest
 import stripe
 
-from stripe_emu_helpers import authorised, make_session, pay
+from hotelmate_devtools.support.stripe_emulator import authorised, make_session, pay
 
 
 def test_session_created_with_stripe_shape(client, emulator_url):

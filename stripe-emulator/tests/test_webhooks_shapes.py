@@ -11,7 +11,7 @@ import stripe
 from stripe_emulator.forms import parse_form
 from stripe_emulator.settings import find_fixtures
 from stripe_emulator.webhooks import sign
-from stripe_emu_helpers import API_KEY, WEBHOOK_SECRET, authorised, free_port, make_session
+from hotelmate_devtools.support.stripe_emulator import API_KEY, WEBHOOK_SECRET, authorised, free_port, make_session
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 

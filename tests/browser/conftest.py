@@ -1,12 +1,10 @@
 """Browser tests: Playwright for Python driving Debian's chromium (no browser download)."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_support import CHROMIUM  # noqa: E402
+from .browser_support import CHROMIUM
 
 
 @pytest.fixture(scope="module")

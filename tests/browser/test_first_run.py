@@ -20,8 +20,7 @@ from hotelmate_devtools.cleanup import delete_namespace_queues
 from hotelmate_platform.settings import PlatformSettings
 from hotelmate_devtools.system import free_port
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_support import WAIT_MS, reload_until, shot  # noqa: E402
+from .browser_support import WAIT_MS, reload_until, shot
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="no PostgreSQL binaries for the embedded server")
 

@@ -5,7 +5,6 @@ the booking email. Every service runs as its own process, everything through the
 import asyncio
 import os
 import re
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,8 +15,7 @@ import pytest
 
 from hotelmate_devtools.testing import system_fixture
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_support import WAIT_MS, reload_until, shot  # noqa: E402
+from .browser_support import WAIT_MS, reload_until, shot
 
 HOTEL = "browser-inn"
 TZ = "Europe/Paris"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from booking_flow import Desk, Guest
+from hotelmate_devtools.flows.booking import Desk, Guest
 
 # CONFIRMED is where an approved booking rests; the others are final (booking's TERMINAL).
 SETTLED = {"CONFIRMED", "DECLINED", "CANCELLED", "EXPIRED", "UNAVAILABLE", "PAYMENT_FAILED", "CHECKED_OUT", "NO_SHOW"}

@@ -2,9 +2,7 @@
 the checks that the system is quiet afterwards (no dead letters, every outbox drained)."""
 
 import asyncio
-import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from sqlalchemy import text
 
@@ -13,8 +11,7 @@ from hotelmate_platform.db import Database
 from hotelmate_platform.dlq import DeadLetters
 from hotelmate_platform.settings import PlatformSettings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from booking_flow import Desk  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 SAGA_TIMEOUT = 120  # generous: the fault and the services' reconnection fit in it on a busy machine

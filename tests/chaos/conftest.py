@@ -17,7 +17,7 @@ async def http(system):
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    load = sys.modules.get("chaos_load")
+    load = sys.modules.get("tests.chaos.chaos_load")
     if load is None or not load.ROWS:
         return
     terminalreporter.section("chaos table")

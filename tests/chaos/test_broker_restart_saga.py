@@ -9,14 +9,11 @@ lease when a database error hit while recording its result), and it then passed 
 a loaded machine (load 10-13, four of them beside ``stress-ng --cpu 1``)."""
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chaos_support import NAMES, SAGA_TIMEOUT, assert_quiet, open_desk  # noqa: E402
-from booking_flow import Desk, Guest  # noqa: E402  (chaos_support put tests/e2e on the path)
+from .chaos_support import NAMES, SAGA_TIMEOUT, assert_quiet, open_desk
+from hotelmate_devtools.flows.booking import Desk, Guest
 
 HOTEL = "chaos-paris"
 

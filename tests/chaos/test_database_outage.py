@@ -9,8 +9,6 @@ The short version (outages of a few seconds, several times the shortened retry l
 
 import asyncio
 import os
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -18,9 +16,8 @@ import pytest
 from hotelmate_devtools.cleanup import delete_namespace_queues
 from hotelmate_platform.settings import PlatformSettings
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chaos_support import NAMES, SAGA_TIMEOUT, assert_quiet, log_shows, open_desk  # noqa: E402
-from booking_flow import Guest  # noqa: E402  (chaos_support put tests/e2e on the path)
+from .chaos_support import NAMES, SAGA_TIMEOUT, assert_quiet, log_shows, open_desk
+from hotelmate_devtools.flows.booking import Guest
 
 HOTEL = "chaos-lyon"
 MAX_ATTEMPTS = 3  # with the ladder below, poison is dead-lettered within a second

@@ -3,7 +3,7 @@
 in the code, the broker definitions are the code's topology, and the images and alert rules hold
 together. Nothing here needs a cluster or Docker."""
 
-import importlib
+import importlib.util
 import json
 import re
 import shutil
@@ -231,11 +231,10 @@ def test_rabbitmq_is_a_three_node_cluster_loading_the_code_topology(manifests):
     assert "load_definitions = /etc/hotelmate/definitions.json" in cluster["spec"]["rabbitmq"]["additionalConfig"]
     maps = {base_name(n): d for n, d in by_kind(manifests, "ConfigMap").items()}
     definitions = json.loads(maps["hotelmate-rabbitmq-definitions"]["data"]["definitions.json"])
-    sys.path.insert(0, str(DEPLOY / "rabbitmq"))
-    try:
-        generated = importlib.import_module("definitions").build()
-    finally:
-        sys.path.remove(str(DEPLOY / "rabbitmq"))
+    spec = importlib.util.spec_from_file_location("hotelmate_rabbitmq_definitions", DEPLOY / "rabbitmq" / "definitions.py")
+    definitions_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(definitions_module)
+    generated = definitions_module.build()
     assert definitions == json.loads(json.dumps(generated))
     queues = {q["name"]: q for q in definitions["queues"]}
     from hotelmate_platform.messaging.bus import QueueNames

@@ -5,15 +5,13 @@ import asyncio
 import os
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from hotelmate_contracts import CheckoutCreated, PaymentAuthorized, PaymentCaptured
 from hotelmate_devtools.testing import system_fixture
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import Desk, Guest, PaymentsOnTheBus  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk, Guest, PaymentsOnTheBus
 
 system = system_fixture(["inventory", "booking", "gateway"], env={
     "HOTELMATE_SWEEP_SECONDS": "0.5", "HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000"})

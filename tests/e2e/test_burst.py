@@ -10,17 +10,14 @@ per-address limit applies per guest, as on the internet.
 
 import asyncio
 import os
-import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hotelmate_devtools.testing import system_fixture
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import Desk  # noqa: E402
-from burst_flow import burst, count_by_status  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk
+from hotelmate_devtools.flows.burst import burst, count_by_status
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 HOTEL = "e2e-burst"

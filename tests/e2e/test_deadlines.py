@@ -2,10 +2,7 @@
 through the gateway. This system keeps authorisations for only a few seconds, so the approval
 deadline lapses within the test."""
 
-import asyncio
 import re
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,8 +10,7 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 from hotelmate_devtools.waiting import eventually
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import GOOD_CARD, Desk, Guest  # noqa: E402
+from hotelmate_devtools.flows.booking import GOOD_CARD, Desk, Guest, events_handled
 
 NAMES = ["stripe-emulator", "inventory", "booking", "payments", "gateway"]
 ENV = {
@@ -79,10 +75,15 @@ async def test_payment_arriving_after_expiry_is_voided_and_the_booking_stays_exp
     await guest.wait_for("EXPIRED", timeout=90)  # the hold lapses unpaid, as far as HotelMate knows
     system.restart("payments")  # now Stripe's retried webhook arrives, late
     assert await eventually(lambda: _intent_is(stripe, intent, "canceled"), timeout=40, interval=0.2), "the late authorisation is voided"
-    await asyncio.sleep(2)
+    # every payments event of the booking handled by booking: a revival would have happened by now
+    assert await eventually(lambda: events_handled(guest.booking_id, "payments", "booking", PAYMENT_EVENTS), timeout=60)
     view = await guest.view()
     assert view["status"] == "EXPIRED", "a late payment never revives the booking"
     assert view["payment"]["status"] != "CAPTURED"
+
+
+PAYMENT_EVENTS = ("payments.checkout_created", "payments.payment_authorized", "payments.payment_failed",
+                  "payments.payment_captured", "payments.payment_voided", "payments.payment_refunded")
 
 
 async def _payment_is(guest: Guest, status: str) -> bool:

@@ -2,15 +2,12 @@
 answers as soon as the booking reaches one of the statuses, or at the timeout with the current view."""
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
 from hotelmate_devtools.testing import system_fixture
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import Guest, module_desk  # noqa: E402
+from hotelmate_devtools.flows.booking import Guest, module_desk
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 HOTEL = "lp-vienna"

@@ -11,21 +11,18 @@ import asyncio
 import gzip
 import json
 import secrets
-import sys
 import threading
 import time
 from collections import defaultdict
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client.parser import text_string_to_metric_families
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import Desk, Guest  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk, Guest
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 HOTEL = "obs-lyon"

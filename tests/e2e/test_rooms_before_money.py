@@ -5,8 +5,6 @@ Every service a separate process, the Stripe emulator, all through the gateway."
 
 import asyncio
 import re
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +14,7 @@ from hotelmate_devtools.testing import system_fixture
 from hotelmate_devtools.waiting import eventually
 from hotelmate_platform.db import Database
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_flow import GOOD_CARD, Desk, Guest, check_invariants  # noqa: E402
+from hotelmate_devtools.flows.booking import GOOD_CARD, Desk, Guest, check_invariants
 
 # Notifications runs too: without a consumer of booking's status messages they stay in its outbox
 # (published mandatory), and the invariant checker rightly reports an undrained outbox.

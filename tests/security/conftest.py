@@ -3,14 +3,11 @@ that opens hotels through the gateway, and clients straight at each service's po
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))
-from booking_flow import Desk  # noqa: E402
+from hotelmate_devtools.flows.booking import Desk
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 ENV = {"HOTELMATE_GATEWAY_PUBLIC_RATE_PER_MINUTE": "100000", "HOTELMATE_GATEWAY_PUBLIC_BURST": "100000",

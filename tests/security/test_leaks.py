@@ -3,11 +3,8 @@ no staff id or free-text reason in the guest's view of a staff cancellation."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))
-from booking_flow import Guest  # noqa: E402
+from hotelmate_devtools.flows.booking import Guest
 
 
 async def test_the_public_hotel_shows_no_staff_email(http, direct, open_hotel):

@@ -26,7 +26,8 @@ import aio_pika
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from hotelmate_contracts.money import from_minor
+from hotelmate_contracts.internal import PaymentView
+from hotelmate_contracts.money import Money, from_minor
 from hotelmate_platform.db import Database
 from hotelmate_platform.settings import ServiceSettings
 
@@ -109,8 +110,12 @@ async def booking_violations(booking: Database, inventory: Database, payments: D
         WHERE booking_id = ANY(:ids)""", ids=ids)}
     for b in at_rest:
         pay, hold = pays.get(b["id"]), holds.get(b["id"])
-        view = pay and {"status": pay["status"], "captured": from_minor(pay["captured_minor"], pay["currency"]),
-                        "refunded": from_minor(pay["refunded_minor"], pay["currency"])}
+        # the shape payments' internal view answers (hotelmate_contracts.internal.PaymentView), which is all
+        # booking's reconcile rules read
+        view = pay and PaymentView(booking_id=b["id"], status=pay["status"],
+                                   captured=Money.of(from_minor(pay["captured_minor"], pay["currency"]), pay["currency"]),
+                                   refunded=Money.of(from_minor(pay["refunded_minor"], pay["currency"]), pay["currency"]),
+                                   ).model_dump(mode="json")
         problems = payment_drift(b, view) + hold_drift(b, hold)
         if b["status"] in SOLD and (hold or {}).get("status") != "COMMITTED" and not hold_drift(b, hold):
             problems.append(f"{b['status']} booking whose hold is {(hold or {}).get('status')}, not COMMITTED")

@@ -150,4 +150,15 @@ def private_database():
         yield cluster
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--import-mode=importlib names a test module after its package: two test packages of the same name
+    (two ``integration/__init__.py``, say) would silently run one file's tests twice and the other's never."""
+    for item in items:
+        module = getattr(item, "module", None)
+        where = getattr(module, "__file__", None)
+        if where and Path(where).resolve() != Path(item.path).resolve():
+            raise pytest.UsageError(f"{item.path} was imported as {module.__name__} ({where}): "
+                                    "give one of the two test packages another name")
+
+
 from .waiting import eventually  # noqa: E402,F401  (the one poll-until helper, importable from here too)

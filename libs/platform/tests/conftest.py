@@ -3,15 +3,10 @@
 ``echo_url`` here is a database on the module's private PostgreSQL cluster; a module that uses the
 shared server defines its own ``echo_url``."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
+from hotelmate_devtools.echo.harness import ECHO
 from hotelmate_platform.db import Database, prepare_database
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import ECHO  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import aio_pika
 import pytest
@@ -15,9 +14,8 @@ import pytest
 from hotelmate_contracts import Envelope
 from hotelmate_platform.dlq import DeadLetters
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import Workers, echo_env, effects, wait_until  # noqa: E402
-from messages import Ping  # noqa: E402
+from hotelmate_devtools.echo.harness import Workers, echo_env, effects, wait_until
+from hotelmate_devtools.echo.messages import Ping
 
 SERVICE = "test2"
 SECRET = "gt_" + uuid.uuid4().hex

@@ -1,19 +1,14 @@
 """The messaging guarantees of SPEC §4.3, shown across processes on the real broker and database."""
 
-import asyncio
-import sys
-from pathlib import Path
-
 import aio_pika
 import pytest
 from sqlalchemy import text
 
 from hotelmate_contracts import Envelope
+from hotelmate_devtools.busprobe import BusProbe
+from hotelmate_devtools.echo.harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings
+from hotelmate_devtools.echo.messages import Ping
 from hotelmate_platform.db import prepare_database
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings  # noqa: E402
-from messages import Ping  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +34,11 @@ async def test_committed_message_arrives_exactly_once(db, consumer, spawn):
     spawn("relay")
     await write_pings(db, [1001])
     assert await wait_until(lambda: _has(db, [1001]))
-    await asyncio.sleep(1.0)  # time for any stray second delivery to show up
+    # Once 1001 is marked sent the relay publishes it no more; a marker written now comes after any
+    # stray second copy on the queue, so when the marker has been handled the copy has been too.
+    assert await wait_until(lambda: _outbox_empty(db))
+    await write_pings(db, [1002])
+    assert await wait_until(lambda: _has(db, [1002]))
     assert await effects(db, [1001]) == {1001: 1}
 
 
@@ -50,8 +49,7 @@ async def test_rolled_back_transaction_publishes_nothing(db, consumer, spawn):
             uow.publish(Ping(n=2001))
             raise RuntimeError("the business change failed")
     await write_pings(db, [2002])  # a committed one afterwards: proves the pipe was flowing
-    assert await wait_until(lambda: _has(db, [2002]))
-    await asyncio.sleep(0.5)
+    assert await wait_until(lambda: _has(db, [2002]))  # 2002 was written after 2001's rollback
     assert await effects(db, [2001, 2002]) == {2002: 1}
     async with db.sessions() as s:
         assert (await s.execute(text("SELECT count(*) FROM outbox WHERE envelope->'payload'->>'n' = '2001'"))).scalar_one() == 0
@@ -96,21 +94,19 @@ async def test_poison_message_goes_to_dead_letter_queue_while_later_messages_flo
     assert await effects(db, [4000]) == {}
 
 
+MARKER = 5999  # published after the relays' pings
+
+
 async def test_two_relays_side_by_side_publish_each_message_once(db, consumer, spawn, platform_settings):
     numbers = range(5001, 5301)
     await write_pings(db, numbers)
-    connection = await aio_pika.connect(platform_settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.declare_exchange(f"{platform_settings.bus_namespace}.bus", aio_pika.ExchangeType.TOPIC,
-                                                  durable=True)
-        tap = await channel.declare_queue(exclusive=True)
-        await tap.bind(exchange, "test.ping")
+    async with BusProbe(platform_settings.amqp_url, platform_settings.bus_namespace, Ping.TYPE) as tap:
         first, second = spawn("relay", ready=False), spawn("relay", ready=False)
         assert await wait_until(lambda: _outbox_empty(db), timeout=30)
-        seen: list[int] = []
-        while (message := await tap.get(fail=False, no_ack=True, timeout=2)) is not None:
-            seen.append(Envelope.model_validate_json(message.body).payload["n"])
+        # Both relays have had every publish confirmed; a marker published now reaches the tap after them.
+        await tap.publish(Ping(n=MARKER))
+        await tap.expect(Ping, n=MARKER, timeout=30)
+        seen = [payload["n"] for payload in tap.payloads(Ping) if payload["n"] != MARKER]
     assert sorted(seen) == list(numbers)
     assert await wait_until(lambda: _has(db, numbers))
     assert "ready" in first.output() and "ready" in second.output()

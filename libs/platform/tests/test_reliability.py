@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import aio_pika
 import httpx
@@ -20,9 +19,8 @@ from sqlalchemy import text
 from hotelmate_contracts import Envelope
 from hotelmate_devtools.system import free_port
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "echo"))
-from harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings  # noqa: E402
-from messages import Ping  # noqa: E402
+from hotelmate_devtools.echo.harness import ECHO, Workers, echo_env, effects, pending_outbox, wait_until, write_pings
+from hotelmate_devtools.echo.messages import Ping
 
 
 @pytest.fixture
@@ -181,7 +179,7 @@ async def test_readyz_is_not_ready_while_the_broker_or_the_database_is_away(echo
     env = {**os.environ, "HOTELMATE_POSTGRES_URL": private_database.url, "HOTELMATE_DB_PREFIX": "",
            "HOTELMATE_AMQP_URL": broker_up.amqp_url, "HOTELMATE_BUS_NAMESPACE": namespace}
     log = open(tmp_path / "echo-app.log", "w")
-    app = subprocess.Popen([sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(ECHO), "--port", str(port)],
+    app = subprocess.Popen([sys.executable, "-m", "uvicorn", "hotelmate_devtools.echo.app:app", "--port", str(port)],
                            env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:

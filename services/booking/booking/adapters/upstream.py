@@ -15,6 +15,7 @@ from urllib.parse import quote as escape
 
 import httpx
 
+from hotelmate_contracts.internal import HoldList, PaymentList
 from hotelmate_platform import trust
 from hotelmate_platform.problems import Problem
 
@@ -165,16 +166,11 @@ class Upstream:
         return response.json()
 
     async def payments_of(self, booking_ids: list[str]) -> list[dict]:
-        return listed(await self._json("GET", f"{self.payments_url}/internal/payments",
-                                       params={"booking_ids": ",".join(booking_ids)}), "payments")
+        answer = await self._json("GET", f"{self.payments_url}/internal/payments",
+                                  params={"booking_ids": ",".join(booking_ids)})
+        return [p.model_dump(mode="json") for p in PaymentList.model_validate(answer).payments]
 
     async def holds_of(self, booking_ids: list[str]) -> list[dict]:
-        return listed(await self._json("GET", f"{self.inventory_url}/internal/holds",
-                                       params={"booking_ids": ",".join(booking_ids)}), "holds")
-
-
-def listed(answer, key: str) -> list[dict]:
-    """A bare list, or the list under ``key`` (or ``items``) of an object."""
-    if isinstance(answer, dict):
-        answer = answer.get(key, answer.get("items", []))
-    return list(answer or [])
+        answer = await self._json("GET", f"{self.inventory_url}/internal/holds",
+                                  params={"booking_ids": ",".join(booking_ids)})
+        return [h.model_dump(mode="json") for h in HoldList.model_validate(answer).holds]

@@ -4,23 +4,20 @@ part in the saga, and the booking app run in-process on the run's real PostgreSQ
 from __future__ import annotations
 
 import asyncio
-import sys
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aio_pika
 import httpx
 
-from hotelmate_contracts import Envelope, Message, wrap
+from hotelmate_contracts import Message
+from hotelmate_devtools.busprobe import BusProbe as _Probe
 from hotelmate_devtools.signing import as_gateway
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from standins import HOTELS, StandIn, make_quote  # noqa: E402
+from booking.app import create_app
+from booking.settings import BookingSettings
 
-from booking.app import create_app  # noqa: E402
-from booking.settings import BookingSettings  # noqa: E402
+from .standins import HOTELS, StandIn, make_quote
 
 STAFF = {"X-HotelMate-Staff-Id": "42", "X-HotelMate-Staff-Role": "MANAGER"}
 
@@ -29,60 +26,22 @@ def hotel_today(hotel: str = "h1") -> date:
     return datetime.now(ZoneInfo(HOTELS[hotel]["timezone"])).date()
 
 
-class BusProbe:
+class BusProbe(_Probe):
     """Publishes inventory's and payments' events; records every message booking sends."""
 
     def __init__(self, amqp_url: str, namespace: str) -> None:
-        self.amqp_url, self.namespace = amqp_url, namespace
-        self.seen: list[Envelope] = []
-        self.arrived = asyncio.Event()
-
-    async def start(self) -> None:
-        self.connection = await aio_pika.connect_robust(self.amqp_url)
-        self.channel = await self.connection.channel(publisher_confirms=True)
-        self.exchange = await self.channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC,
-                                                            durable=True)
-        queue = await self.channel.declare_queue(exclusive=True, auto_delete=True)
-        for key in ("inventory.*", "payments.*", "booking.*"):
-            await queue.bind(self.exchange, routing_key=key)
-        await queue.consume(self._received, no_ack=True)
-
-    async def _received(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        self.seen.append(Envelope.model_validate_json(message.body))
-        self.arrived.set()
-
-    async def publish(self, message: Message) -> None:
-        envelope = wrap(message)
-        await self.exchange.publish(aio_pika.Message(body=envelope.model_dump_json().encode(),
-                                                     message_id=str(envelope.message_id),
-                                                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                                    routing_key=message.TYPE)
+        super().__init__(amqp_url, namespace, "inventory.*", "payments.*", "booking.*")
 
     def sent(self, booking_id: str, cls: type[Message]) -> list[dict]:
-        return [e.payload for e in self.seen if e.type == cls.TYPE and e.payload.get("booking_id") == booking_id]
+        return self.payloads(cls, booking_id=booking_id)
 
     async def expect(self, booking_id: str, cls: type[Message], *, count: int = 1, timeout: float = 10) -> dict:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(found := self.sent(booking_id, cls)) < count:
-            remaining = deadline - asyncio.get_running_loop().time()
-            assert remaining > 0, f"no {cls.TYPE} for {booking_id}; saw {[e.type for e in self.seen][-20:]}"
-            self.arrived.clear()
-            try:
-                await asyncio.wait_for(self.arrived.wait(), timeout=min(remaining, 0.2))
-            except TimeoutError:
-                pass
-        return found[count - 1]
+        return await super().expect(cls, count=count, timeout=timeout, booking_id=booking_id)
 
     async def status_change(self, booking_id: str, to_status: str, timeout: float = 10) -> dict:
         from hotelmate_contracts import BookingStatusChanged
-        for count in range(1, 20):
-            found = await self.expect(booking_id, BookingStatusChanged, count=count, timeout=timeout)
-            if found["to_status"] == to_status:
-                return found
-        raise AssertionError(f"no change of {booking_id} to {to_status}")
-
-    async def stop(self) -> None:
-        await self.connection.close()
+        return await super().expect(BookingStatusChanged, timeout=timeout, booking_id=booking_id,
+                                    to_status=to_status)
 
 
 @asynccontextmanager

@@ -1,15 +1,12 @@
 """Integration fixtures: the booking app in-process, a stand-in for inventory/payments HTTP, and the
-bus probe (helpers live in booking_support.py, a name no other suite uses)."""
+bus probe (helpers live in booking_support.py, imported relatively, as pytest names it from the rootdir)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking_support import BusProbe, Saga, StandIn, running_booking  # noqa: E402
+from .booking_support import BusProbe, Saga, StandIn, running_booking
 
 from hotelmate_platform.db import Database  # noqa: E402
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from hotelmate_contracts import CancellationPolicy, Money, NightRate, Quote
+from hotelmate_contracts.internal import HoldList, HoldView, PaymentList, PaymentView
 from hotelmate_devtools.system import free_port
 
 HOTELS = {
@@ -77,19 +78,26 @@ def standin_app(state: dict) -> FastAPI:
         state.setdefault("assignments", {}).pop(booking_id, None)
         return JSONResponse(None, status_code=204)
 
+    # Payments' and inventory's internal views, in their real shapes (hotelmate_contracts.internal):
+    # a test stores only the fields it cares about, the rest take the real services' defaults.
+    def payment_view(booking_id: str) -> PaymentView:
+        known = state.get("payments", {}).get(booking_id)
+        return PaymentView.model_validate(known or {"booking_id": booking_id, "status": "NONE"})
+
     @app.get("/internal/payments/{booking_id}")
     async def payment(booking_id: str):
-        return state.get("payments", {}).get(booking_id) or problem(404, "none")
+        return payment_view(booking_id).model_dump(mode="json")
 
     @app.get("/internal/payments")
     async def payments(booking_ids: str):
-        known = state.get("payments", {})
-        return [known[b] for b in booking_ids.split(",") if b in known]
+        views = [payment_view(b) for b in booking_ids.split(",") if b]
+        return PaymentList(payments=views).model_dump(mode="json")
 
     @app.get("/internal/holds")
     async def holds(booking_ids: str):
         known = state.get("holds", {})
-        return [known[b] for b in booking_ids.split(",") if b in known]
+        views = [HoldView.model_validate({"hotel": "h1", **known[b]}) for b in booking_ids.split(",") if b in known]
+        return HoldList(holds=views).model_dump(mode="json")
 
     return app
 

@@ -4,7 +4,7 @@ import asyncio
 import re
 from datetime import timedelta
 
-from booking_support import STAFF, booking_body, hotel_today
+from .booking_support import STAFF, booking_body, hotel_today
 
 URL = "/api/v1/hotels/h1/bookings"
 

@@ -4,7 +4,7 @@ service's retention loop; recent and unfinished ones stay where they are."""
 import asyncio
 
 import pytest
-from booking_support import STAFF, running_booking
+from .booking_support import STAFF, running_booking
 from sqlalchemy import text
 
 

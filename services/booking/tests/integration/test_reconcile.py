@@ -4,7 +4,7 @@ import asyncio
 import os
 import sys
 
-from booking_support import STAFF
+from .booking_support import STAFF
 
 
 async def run_reconcile(standin) -> tuple[int, str]:

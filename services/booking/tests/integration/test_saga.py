@@ -3,7 +3,7 @@
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from booking_support import STAFF
+from .booking_support import STAFF
 
 from hotelmate_contracts import (
     ApprovalDeadlineNear, BookingStatusChanged, CapturePayment, CheckoutCreated, CommitHold, ExtendHold, HoldCommitted,

@@ -5,7 +5,7 @@ import asyncio
 import json
 
 import pytest
-from booking_support import running_booking
+from .booking_support import running_booking
 from sqlalchemy import text
 
 

@@ -24,3 +24,11 @@ def test_captured_money_on_a_booking_that_is_over_must_be_refunded():
     assert payment_drift(cancelled, {"status": "PARTIALLY_REFUNDED"}) == []
     kept_all = {"status": "CANCELLED", "cancellation": {"fee": "220.00", "refund": "0.00"}}
     assert payment_drift(kept_all, {"status": "CAPTURED"}) == []
+
+
+def test_captured_and_refunded_figures_are_read_from_payments_money():
+    euros = {"amount": "110.00", "currency": "EUR"}
+    assert payment_drift({"status": "EXPIRED"}, {"status": "NONE", "captured": euros})
+    cancelled = {"status": "CANCELLED", "cancellation": {"fee": "110.00", "refund": "110.00"}}
+    assert payment_drift(cancelled, {"status": "CAPTURED", "captured": euros, "refunded": euros}) == []
+    assert payment_drift({"status": "CONFIRMED"}, {"status": "NONE", "captured": None}), "None is no money"

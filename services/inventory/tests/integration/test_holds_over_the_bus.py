@@ -1,14 +1,13 @@
 """Inventory as separate processes on the real broker: two replicas never oversell; the sweeper runs."""
 
 import asyncio
-import json
 from datetime import datetime, timedelta, timezone
 
-import aio_pika
 from sqlalchemy import text
 
-from hotelmate_contracts import HoldPlaced, HoldRefused, wrap
-from hotelmate_platform.messaging import Bus
+from hotelmate_contracts import HoldPlaced, HoldRefused
+from hotelmate_devtools.busprobe import BusProbe
+from hotelmate_devtools.waiting import eventually
 from inventory.handlers import place_hold
 
 from .conftest import make_hotel
@@ -23,30 +22,15 @@ async def test_two_processes_place_exactly_5_holds_out_of_200_bus_commands(clien
     messages = [place(slug, 1 + i % 3, nights=4 - i % 3) for i in range(200)]
     ours = {m.booking_id for m in messages}
 
-    connection = await aio_pika.connect(platform_settings.amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.declare_exchange(f"{platform_settings.bus_namespace}.bus", aio_pika.ExchangeType.TOPIC, durable=True)
-        answers = await channel.declare_queue(exclusive=True)
-        for key in (HoldPlaced.TYPE, HoldRefused.TYPE):
-            await answers.bind(exchange, routing_key=key)
-        bus = Bus(platform_settings.amqp_url, platform_settings.bus_namespace)
-        await bus.connect()
-        try:
-            await asyncio.gather(*(bus.publish(wrap(m)) for m in messages))
-        finally:
-            await bus.close()
-        seen: dict[str, str] = {}
-        async with answers.iterator() as incoming:
-            async def collect():
-                async for delivery in incoming:
-                    envelope = json.loads(delivery.body)
-                    if envelope["payload"]["booking_id"] in ours:
-                        seen[envelope["payload"]["booking_id"]] = envelope["type"]
-                    await delivery.ack()
-                    if len(seen) == len(ours):
-                        return
-            await asyncio.wait_for(collect(), timeout=90)
+    async with BusProbe(platform_settings.amqp_url, platform_settings.bus_namespace,
+                        HoldPlaced.TYPE, HoldRefused.TYPE) as answers:
+        await asyncio.gather(*(answers.publish(m) for m in messages))
+
+        def answered() -> dict[str, str]:
+            return {e.payload["booking_id"]: e.type for e in answers.seen if e.payload["booking_id"] in ours}
+
+        assert await eventually(lambda: len(answered()) == len(ours), timeout=90), f"{len(answered())} answers"
+        seen = answered()
     assert list(seen.values()).count(HoldPlaced.TYPE) == 5
     assert list(seen.values()).count(HoldRefused.TYPE) == 195
     assert await nightly_peak(db, slug) == 5

@@ -7,7 +7,7 @@ from hotelmate_contracts import wrap
 from hotelmate_platform.db import Database
 from notifications.handlers import record_emails
 from hotelmate_devtools.waiting import eventually
-from notifications_support import (
+from hotelmate_devtools.support.notifications import (
     GUEST, HOTEL, SmtpServer, fast_settings, new_booking_id, running_app, status_changed,
 )
 

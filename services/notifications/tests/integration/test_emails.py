@@ -6,9 +6,10 @@ from datetime import date, datetime, timezone
 import pytest
 
 from hotelmate_contracts import ApprovalDeadlineNear, BookingRoomAssigned, HotelProfile, Money
+from hotelmate_devtools.busprobe import BusProbe
 from hotelmate_devtools.waiting import eventually
-from notifications_support import (
-    GUEST, HOTEL, BusPublisher, SmtpServer, fast_settings, isolated_env, new_booking_id, running_app, status_changed,
+from hotelmate_devtools.support.notifications import (
+    GUEST, HOTEL, SmtpServer, fast_settings, isolated_env, new_booking_id, running_app, status_changed,
 )
 
 STAFF = HOTEL.staff_email
@@ -21,7 +22,7 @@ DEADLINE = "Thursday 26 November 2026, 22:30 (Europe/Paris)"
 async def system(platform_settings):
     server = SmtpServer().start()
     async with running_app(fast_settings(server.port)) as (app, client):
-        async with BusPublisher(platform_settings.amqp_url, isolated_env()["HOTELMATE_BUS_NAMESPACE"]) as bus:
+        async with BusProbe(platform_settings.amqp_url, isolated_env()["HOTELMATE_BUS_NAMESPACE"]) as bus:
             yield server.mailbox, bus, client
     server.stop()
 

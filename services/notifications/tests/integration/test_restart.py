@@ -7,7 +7,7 @@ from hotelmate_devtools.system import Layout, System
 from hotelmate_platform.db import Database
 from notifications.settings import NotificationsSettings
 from hotelmate_devtools.waiting import eventually
-from notifications_support import SmtpServer, isolated_env, new_booking_id, status_changed
+from hotelmate_devtools.support.notifications import SmtpServer, isolated_env, new_booking_id, status_changed
 
 
 async def test_a_process_killed_mid_send_sends_the_email_after_restart(bus):

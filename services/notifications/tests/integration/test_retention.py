@@ -8,7 +8,7 @@ from sqlalchemy import text
 from hotelmate_contracts import wrap
 from notifications.handlers import record_emails
 from hotelmate_devtools.waiting import eventually
-from notifications_support import fast_settings, new_booking_id, running_app, status_changed
+from hotelmate_devtools.support.notifications import fast_settings, new_booking_id, running_app, status_changed
 
 
 async def test_old_bodies_and_messages_go_recent_ones_stay(smtp_server):

@@ -4,7 +4,7 @@ email's From/To/Subject and lists it on its web page."""
 import httpx
 
 from hotelmate_devtools.waiting import eventually
-from notifications_support import GUEST, isolated_env, new_booking_id, status_changed
+from hotelmate_devtools.support.notifications import GUEST, isolated_env, new_booking_id, status_changed
 
 
 async def test_a_booking_email_reaches_the_sink_and_its_page(system_factory, bus):

@@ -9,17 +9,16 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import aio_pika
 import httpx
 import pytest
 import stripe
 from sqlalchemy import text
 
-from hotelmate_contracts import Envelope, Money, wrap
+from hotelmate_contracts import Envelope, Money
 from hotelmate_contracts.saga import RequestCheckout
+from hotelmate_devtools.busprobe import BusProbe
 from hotelmate_devtools.signing import as_gateway
 from hotelmate_platform.db import Database
-from hotelmate_platform.messaging import Bus
 from hotelmate_platform.settings import PlatformSettings
 
 WEBHOOK_SECRET = "whsec_hotelmate_dev"
@@ -31,31 +30,25 @@ AUTHORISES, DECLINES = "4242424242424242", "4000000000000002"
 class Harness:
     """What the tests drive: the bus, the emulator, payments' HTTP API and its database."""
 
-    def __init__(self, system, bus: Bus, db: Database) -> None:
+    def __init__(self, system, bus: BusProbe, db: Database) -> None:
         self.system, self.bus, self.db = system, bus, db
         self.payments_url = system.layout.url("payments")
         self.emulator_url = system.layout.url("stripe-emulator")
         self.http = httpx.AsyncClient(timeout=30, event_hooks={"request": [as_gateway()]})
-        self.events: list[Envelope] = []
+        self.events: list[Envelope] = bus.seen
         self.stripe = stripe.StripeClient("sk_test_harness", base_addresses={"api": self.emulator_url},
                                           http_client=stripe.HTTPXClient(timeout=10))
 
     # --- bus ------------------------------------------------------------------------------------
     async def send(self, message) -> None:
-        await self.bus.publish(wrap(message))
+        await self.bus.publish(message)
 
     def announced(self, booking_id: str, kind: str | None = None) -> list[dict]:
         return [e.payload for e in self.events if e.payload.get("booking_id") == booking_id
                 and (kind is None or e.type == f"payments.{kind}")]
 
     async def wait_for(self, booking_id: str, kind: str, timeout: float = 15) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.announced(booking_id, kind)
-            if found:
-                return found[0]
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind} for {booking_id}; got {[e.type for e in self.events if e.payload.get('booking_id') == booking_id]}")
+        return await self.bus.expect(f"payments.{kind}", timeout=timeout, booking_id=booking_id)
 
     # --- saga helpers ---------------------------------------------------------------------------
     async def request_checkout(self, amount: str = "120.00", currency: str = "EUR", minutes: float = 30) -> tuple[str, str]:
@@ -152,22 +145,13 @@ def system(system_factory):
 @pytest.fixture(scope="session")
 async def harness(system):
     settings = PlatformSettings()
-    bus = Bus(settings.amqp_url, settings.bus_namespace)
-    await bus.connect()
+    bus = await BusProbe(settings.amqp_url, settings.bus_namespace,
+                         *(f"payments.{kind}" for kind in PAYMENT_EVENTS)).start()
     db = Database(settings.database_url("payments"), pool_size=5, max_overflow=0)
     h = Harness(system, bus, db)
-    queue = await bus.channel.declare_queue(exclusive=True, auto_delete=True)  # server-named: no clash with other suites
-    for kind in PAYMENT_EVENTS:
-        await queue.bind(bus.exchange, routing_key=f"payments.{kind}")
-
-    async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        async with message.process():
-            h.events.append(Envelope.model_validate_json(message.body))
-
-    await queue.consume(collect)
     yield h
     await h.http.aclose()
-    await bus.close()
+    await bus.stop()
     await db.dispose()
 
 

@@ -1,24 +1,21 @@
 """A tiny service built on the kit, run as a separate process by the messaging tests.
 
-``python worker.py consumer``      consume test.ping; record each handled message in ``effects``
+``python -m hotelmate_devtools.echo.worker consumer`` consume test.ping; record each handled message in ``effects``
                                    (``fail`` pings raise, unless ECHO_FAILURES_FIXED is set)
-``python worker.py relay``         run an outbox relay until killed
-``python worker.py crashing-relay`` publish one batch, then die before marking it sent
+``python -m hotelmate_devtools.echo.worker relay``    run an outbox relay until killed
+``python -m hotelmate_devtools.echo.worker crashing-relay`` publish one batch, then die before marking it sent
 """
 
 import asyncio
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hotelmate_devtools.echo.messages import Ping
+from sqlalchemy import text
 
-from messages import Ping  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-
-from hotelmate_platform.db import Database  # noqa: E402
-from hotelmate_platform.logs import configure_logging  # noqa: E402
-from hotelmate_platform.messaging import Bus, Consumer, OutboxRelay  # noqa: E402
+from hotelmate_platform.db import Database
+from hotelmate_platform.logs import configure_logging
+from hotelmate_platform.messaging import Bus, Consumer, OutboxRelay
 
 SERVICE = os.environ.get("ECHO_SERVICE", "test0")
 

@@ -11,14 +11,14 @@ from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-import aio_pika
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
 from hotelmate_contracts import (
-    BookingStatusChanged, Envelope, GuestContact, HotelProfile, Message, Money, wrap,
+    BookingStatusChanged, GuestContact, HotelProfile, Money,
 )
+from hotelmate_devtools.busprobe import BusProbe
 from hotelmate_devtools.cleanup import delete_namespace_queues
 from hotelmate_devtools.signing import as_gateway
 from hotelmate_devtools.system import free_port
@@ -122,36 +122,9 @@ async def running_app(settings: NotificationsSettings):
             yield app, client
 
 
-class BusPublisher:
-    def __init__(self, amqp_url: str, namespace: str) -> None:
-        self.amqp_url = amqp_url
-        self.namespace = namespace
-
-    async def __aenter__(self) -> "BusPublisher":
-        self.connection = await aio_pika.connect(self.amqp_url)
-        channel = await self.connection.channel(publisher_confirms=True)
-        self.exchange = await channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC,
-                                                       durable=True)
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.connection.close()
-
-    async def publish(self, message: Message | Envelope) -> Envelope:
-        """Publish as the booking service's relay does; passing an envelope again is a redelivery."""
-        envelope = message if isinstance(message, Envelope) else wrap(message)
-        await self.exchange.publish(
-            aio_pika.Message(body=envelope.model_dump_json().encode(), content_type="application/json",
-                             message_id=str(envelope.message_id), type=envelope.type,
-                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-            routing_key=envelope.type,
-        )
-        return envelope
-
-
 @pytest.fixture
 async def bus(platform_settings):
-    async with BusPublisher(platform_settings.amqp_url, isolated_env()["HOTELMATE_BUS_NAMESPACE"]) as publisher:
+    async with BusProbe(platform_settings.amqp_url, isolated_env()["HOTELMATE_BUS_NAMESPACE"]) as publisher:  # publishes only
         yield publisher
 
 

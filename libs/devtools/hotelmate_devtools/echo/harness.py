@@ -11,7 +11,7 @@ from sqlalchemy import text
 from hotelmate_devtools.waiting import eventually
 from hotelmate_platform.db import Database
 
-from messages import Ping
+from hotelmate_devtools.echo.messages import Ping
 
 ECHO = Path(__file__).resolve().parent
 
@@ -20,7 +20,7 @@ class Worker:
     def __init__(self, role: str, env: dict[str, str]) -> None:
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"echo-{role}-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w+")
-        self.popen = subprocess.Popen([sys.executable, str(ECHO / "worker.py"), role], env=env,
+        self.popen = subprocess.Popen([sys.executable, "-m", "hotelmate_devtools.echo.worker", role], env=env,
                                       stdout=self.log, stderr=subprocess.STDOUT, text=True)
 
     def output(self) -> str:

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from hotelmate_devtools.busprobe import BusProbe
+
 GOOD_CARD, BAD_CARD = "4242424242424242", "4000000000000002"
 
 
@@ -106,44 +108,14 @@ class Guest:
         assert answer.status_code < 500, answer.text
 
 
-class PaymentsOnTheBus:
+class PaymentsOnTheBus(BusProbe):
     """Plays the payments service on the bus, for runs where the real one is not started."""
 
     def __init__(self, amqp_url: str, namespace: str) -> None:
-        self.amqp_url, self.namespace = amqp_url, namespace
-        self.seen: list = []
-
-    async def start(self) -> None:
-        import aio_pika
-        self.connection = await aio_pika.connect_robust(self.amqp_url)
-        channel = await self.connection.channel(publisher_confirms=True)
-        self.exchange = await channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(self.exchange, routing_key="payments.*")
-        await queue.consume(self._received, no_ack=True)
-
-    async def _received(self, message) -> None:
-        from hotelmate_contracts import Envelope
-        self.seen.append(Envelope.model_validate_json(message.body))
+        super().__init__(amqp_url, namespace, "payments.*")
 
     async def command(self, booking_id: str, type_: str, timeout: float = 15) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for envelope in self.seen:
-                if envelope.type == type_ and envelope.payload.get("booking_id") == booking_id:
-                    return envelope.payload
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no {type_} for {booking_id}")
-
-    async def publish(self, message) -> None:
-        import aio_pika
-        from hotelmate_contracts import wrap
-        envelope = wrap(message)
-        await self.exchange.publish(aio_pika.Message(body=envelope.model_dump_json().encode(),
-                                                     message_id=str(envelope.message_id)), routing_key=message.TYPE)
-
-    async def stop(self) -> None:
-        await self.connection.close()
+        return await self.expect(type_, timeout=timeout, booking_id=booking_id)
 
 
 async def check_invariants(system, hotels: list[str], *, quiet_within: float = 30,
@@ -163,3 +135,50 @@ async def check_invariants(system, hotels: list[str], *, quiet_within: float = 3
         if proc.returncode == 0 or time.monotonic() > deadline:
             return proc.returncode, (out + err).decode()
         await asyncio.sleep(1)
+
+
+
+async def _databases(*services: str):
+    from hotelmate_platform.db import Database
+    from hotelmate_platform.settings import PlatformSettings
+    settings = PlatformSettings()
+    return [Database(settings.database_url(service), pool_size=1, max_overflow=0) for service in services]
+
+
+async def events_handled(booking_id: str, producer: str, consumer: str, types: tuple[str, ...]) -> bool:
+    """True once ``producer``'s outbox has published every event of ``booking_id`` of these types and
+    ``consumer`` has processed each (its inbox): a barrier for tests proving a reaction did *not* happen."""
+    from sqlalchemy import text
+    produced, consumed = await _databases(producer, consumer)
+    try:
+        async with produced.sessions() as s:
+            rows = (await s.execute(text(
+                "SELECT message_id, published_at IS NOT NULL FROM outbox WHERE type = ANY(:types) "
+                "AND envelope->'payload'->>'booking_id' = :b"), {"types": list(types), "b": booking_id})).all()
+        if not all(published for _, published in rows):
+            return False
+        async with consumed.sessions() as s:
+            processed = (await s.execute(text("SELECT count(*) FROM inbox WHERE message_id = ANY(:ids)"),
+                                         {"ids": [m for m, _ in rows]})).scalar_one()
+        return processed == len(rows)
+    finally:
+        await produced.dispose()
+        await consumed.dispose()
+
+
+EMAILED_EVENTS = ("booking.status_changed", "booking.approval_deadline_near", "booking.room_assigned")
+
+
+async def emails_settled(booking_id: str) -> bool:
+    """True once nothing more can be emailed about ``booking_id`` from what has happened so far: every
+    event of it that notifications consumes is handled and every delivery it planned is SENT."""
+    from sqlalchemy import text
+    if not await events_handled(booking_id, "booking", "notifications", EMAILED_EVENTS):
+        return False
+    (notifications,) = await _databases("notifications")
+    try:
+        async with notifications.sessions() as s:
+            return (await s.execute(text("SELECT count(*) FROM deliveries WHERE booking_id = :b AND status <> 'SENT'"),
+                                    {"b": booking_id})).scalar_one() == 0
+    finally:
+        await notifications.dispose()

@@ -22,6 +22,8 @@ from datetime import date, timedelta
 import aiohttp
 import httpx
 
+from hotelmate_contracts import Envelope
+from hotelmate_devtools.busprobe import BusProbe
 from hotelmate_devtools.cleanup import percentile
 from hotelmate_devtools.system import SERVICES
 from hotelmate_platform.settings import PlatformSettings
@@ -187,26 +189,16 @@ async def count_by_status(client: httpx.AsyncClient, hotel: str, staff_headers: 
             return counts
 
 
-class Watcher:
+class Watcher(BusProbe):
     """Hears booking.status_changed on the bus (no load on the services) and reads queue depths."""
 
     def __init__(self) -> None:
+        settings = PlatformSettings()
+        super().__init__(settings.amqp_url, settings.bus_namespace, "booking.status_changed")
         self.settled: dict[str, float] = {}
         self.deepest: dict[str, int] = {}
 
-    async def start(self) -> None:
-        import aio_pika
-        settings = PlatformSettings()
-        self.namespace = settings.bus_namespace
-        self.connection = await aio_pika.connect_robust(settings.amqp_url)
-        channel = await self.connection.channel()
-        exchange = await channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key="booking.status_changed")
-        await queue.consume(self._received, no_ack=True)
-
     async def _received(self, message) -> None:
-        from hotelmate_contracts import Envelope
         payload = Envelope.model_validate_json(message.body).payload
         if payload["to_status"] in SETTLED:
             self.settled.setdefault(payload["booking_id"], time.perf_counter())
