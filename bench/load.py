@@ -383,9 +383,10 @@ async def bench(system: System, args) -> dict:
             results["burst"] = await burst_phase(system, args.burst, cpu)
         phase = args.seconds / 4
         for n in args.clients:
-            level = {"availability": await closed_loop(client, client.availability, n, phase, cpu, "availability"),
-                     "quote": await closed_loop(client, client.quote, n, phase, cpu, "quote"),
-                     "saga": await closed_loop(client, client.saga, n, 2 * phase, cpu, "saga")}
+            level = {}
+            for work, share in (("availability", 1), ("quote", 1), ("saga", 2)):
+                if work in args.works:
+                    level[work] = await closed_loop(client, getattr(client, work), n, share * phase, cpu, work)
             results["levels"][str(n)] = level
             for work, result in level.items():
                 print(table(f"{n} client(s): {work}", result), flush=True)
@@ -408,12 +409,15 @@ def main() -> None:
     parser.add_argument("--clients", default="1,10,50,100", help="comma-separated client counts (closed loop)")
     parser.add_argument("--seconds", type=float, default=24, help="length of each level (all three phases)")
     parser.add_argument("--rate", type=float, default=0, help="then an open loop at this many new bookings/s")
+    parser.add_argument("--works", default="availability,quote,saga",
+                        help="which closed-loop phases to play (each keeps its share of --seconds)")
     parser.add_argument("--open-seconds", type=float, default=20)
     parser.add_argument("--burst", type=int, default=0, help="first, this many simultaneous POSTs (issue 18)")
     parser.add_argument("--json", default="", help="write the figures here")
     parser.add_argument("--logs", default="", help="write each process's last log lines into this folder")
     args = parser.parse_args()
     args.clients = [int(n) for n in args.clients.split(",") if n]
+    args.works = {w for w in args.works.split(",") if w}
     system = System(Layout.random_ports(), echo=False)
     failed = True
     try:

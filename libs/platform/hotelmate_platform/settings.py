@@ -54,9 +54,12 @@ class ServiceSettings(PlatformSettings):
     retry_delays_ms: tuple[int, ...] = (200, 1000, 5000, 15000)
     sweep_seconds: float = 2.0
     # Database pool: every replica of the five processes must fit PostgreSQL's max_connections (100
-    # by default): 5 x (10 + 5) = 75. A request that cannot get a connection in time is 503.
-    db_pool_size: int = 10
-    db_pool_overflow: int = 5
+    # by default): 5 x (15 + 0) = 75. A request that cannot get a connection in time is 503. All 15
+    # are kept once opened (no overflow): an overflow connection is closed on its return, so under
+    # load the pool opened and closed connections all the time (a PostgreSQL backend started each
+    # time, its prepared statements lost).
+    db_pool_size: int = 15
+    db_pool_overflow: int = 0
     db_pool_timeout_seconds: float = 2.0
     # Admission control (hotelmate_platform.admission): HTTP requests handled at once, how long one
     # over the limit may wait for a slot, how many may wait, and the Retry-After of a refusal.

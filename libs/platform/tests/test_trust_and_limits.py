@@ -55,3 +55,56 @@ def test_production_names_weak_settings_without_their_values():
     assert "HOTELMATE_SERVICE_SECRET" in message and "HOTELMATE_JWT_SECRET" in message
     assert "HOTELMATE_ADMIN_PASSWORD" in message and "change-me-now" not in message and "tiny-pw" not in message
     check_production(PlatformSettings(env="development"), secrets={"HOTELMATE_JWT_SECRET": ""})  # allowed
+
+
+def _pyjwt_accepts(token, key) -> bool:
+    import jwt
+    try:
+        jwt.decode(token, key, algorithms=["HS256"], audience=trust.AUDIENCE, issuer=trust.ISSUER,
+                   leeway=trust.LEEWAY_SECONDS, options={"require": ["exp", "iat", "aud", "iss"]})
+        return True
+    except jwt.PyJWTError:
+        return False
+
+
+def _trust_accepts(token, key) -> bool:
+    try:
+        trust.verify(token, key)
+        return True
+    except trust.InvalidAssertion:
+        return False
+
+
+def test_the_assertion_check_agrees_with_pyjwt_on_good_and_bad_tokens():
+    """verify() is our own HS256 check (cheaper than PyJWT's): it accepts and refuses what PyJWT does."""
+    import jwt
+    now = int(time.time())
+    good = {"iss": trust.ISSUER, "aud": trust.AUDIENCE, "caller": "gateway", "rid": "r", "iat": now, "exp": now + 30}
+    tokens = {
+        "ours": trust.sign(KEY, "gateway", request_id="r1"),
+        "ours, staff": trust.sign(KEY, "gateway", staff_id="7", role="ADMIN", hotels=["h1"]),
+        "pyjwt's": jwt.encode(good, KEY, algorithm="HS256"),
+        "audience list": jwt.encode({**good, "aud": ["x", trust.AUDIENCE]}, KEY, algorithm="HS256"),
+        "other key": trust.sign("z" * 40, "gateway"),
+        "expired": trust.sign(KEY, "gateway", now=now - 60),
+        "issued in the future": trust.sign(KEY, "gateway", now=now + 60),
+        "other audience": jwt.encode({**good, "aud": "someone"}, KEY, algorithm="HS256"),
+        "audience not strings": jwt.encode({**good, "aud": [1]}, KEY, algorithm="HS256"),
+        "other issuer": jwt.encode({**good, "iss": "evil"}, KEY, algorithm="HS256"),
+        "no exp": jwt.encode({k: v for k, v in good.items() if k != "exp"}, KEY, algorithm="HS256"),
+        "no iat": jwt.encode({k: v for k, v in good.items() if k != "iat"}, KEY, algorithm="HS256"),
+        "exp not a number": jwt.encode({**good, "exp": "soon"}, KEY, algorithm="HS256"),
+        "not before later": jwt.encode({**good, "nbf": now + 60}, KEY, algorithm="HS256"),
+        "subject not a string": jwt.encode({**good, "sub": 7}, KEY, algorithm="HS256"),
+        "HS512": jwt.encode(good, KEY, algorithm="HS512"),
+        "alg none": jwt.encode(good, None, algorithm="none"),
+        "two segments": ".".join(trust.sign(KEY, "gateway").split(".")[:2]),
+        "junk in the signature": trust.sign(KEY, "gateway")[:-4] + "!!!!",
+        "payload swapped": ".".join([trust.sign(KEY, "gateway").split(".")[0],
+                                     trust.sign(KEY, "other").split(".")[1], trust.sign(KEY, "gateway").split(".")[2]]),
+        "empty": "",
+        "not a jwt": "hello",
+    }
+    for name, token in tokens.items():
+        assert _trust_accepts(token, KEY) == _pyjwt_accepts(token, KEY), name
+    assert [n for n, t in tokens.items() if _trust_accepts(t, KEY)] == ["ours", "ours, staff", "pyjwt's", "audience list"]

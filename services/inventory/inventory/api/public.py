@@ -50,14 +50,14 @@ async def get_availability(
     children: int = Query(0, ge=0, le=50),
     runtime: Runtime = Depends(get_runtime),
 ) -> dict:
-    async with runtime.db.reads() as session:
+    async with runtime.db.read_connection() as session:  # plain statements, no ORM
         return await availability(session, hotel, check_in, check_out, adults, children, catalog_cache(runtime))
 
 
 @router.post("/{hotel}/quotes")
 async def create_quote(hotel: str, body: QuoteIn, runtime: Runtime = Depends(get_runtime)) -> dict:
     stay = Stay(body.room_type, body.check_in, body.check_out, body.adults, body.children)
-    async with runtime.db.reads() as session:
+    async with runtime.db.read_connection() as session:  # plain statements, no ORM
         return await public_quote(session, hotel, stay, body.promo_code, catalog_cache(runtime))
 
 
