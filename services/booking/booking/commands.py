@@ -156,8 +156,7 @@ class BookingCommands:
                                       check_in=body.check_in, check_out=body.check_out, adults=body.adults,
                                       children=body.children, promo_code=body.promo_code,
                                       expires_at=values["hold_expires_at"]), correlation_id=booking_id)
-                self.outbox.announce(uow, Booking(booking), None, actor="guest", reason="booking requested",
-                                     token=token)
+                self.outbox.announce(uow, Booking(booking), None, actor="guest", reason="booking requested")
         if not inserted:  # a concurrent twin with the same Idempotency-Key won
             replay = await self._replay(hotel, idempotency_key, digest)
             assert replay is not None

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from hotelmate_platform.problems import Problem
+from hotelmate_platform.production import service_key
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters import repository
 from ..commands import BookingCommands, utcnow
+from ..domain.links import link_key, link_matches
 from ..domain.model import token_matches
 from ..domain.states import Status
 from ..domain.booking import quote_of
@@ -67,7 +69,10 @@ async def guest_booking(hotel: str, booking_id: str, request: Request,
     async with runtime.db.reads() as session:
         booking = await repository.load(session, booking_id, hotel=hotel)
     # Compare even when the booking is unknown, so timing tells nothing.
-    if not token_matches(token.strip(), booking["token_digest"] if booking else None) or booking is None:
+    token, digest = token.strip(), booking["token_digest"] if booking else None
+    opened = token_matches(token, digest) or link_matches(link_key(service_key(runtime.settings)), booking_id, token,
+                                                          digest, utcnow().date())
+    if not opened or booking is None:
         raise Problem(404, "No such booking.", code="not-found")
     return booking
 
