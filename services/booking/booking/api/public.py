@@ -18,7 +18,7 @@ from ..domain.links import link_key, link_matches
 from ..domain.model import token_matches
 from ..domain.states import Status
 from ..domain.booking import quote_of
-from .abuse import refuse_too_many_unpaid
+from .abuse import client_address, refuse_too_many_unpaid
 from .schemas import BookingRequest, guest_view, money
 
 router = APIRouter(prefix="/api/v1/hotels/{hotel}/bookings", tags=["guest"])
@@ -78,11 +78,13 @@ async def guest_booking(hotel: str, booking_id: str, request: Request,
 
 
 @router.post("", status_code=202)
-async def place_booking(hotel: str, body: BookingRequest,
+async def place_booking(hotel: str, body: BookingRequest, request: Request,
                         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-                        cmd: BookingCommands = Depends(commands), runtime: Runtime = Depends(get_runtime)):
-    await refuse_too_many_unpaid(runtime, hotel, body.booker.email, idempotency_key)
-    placed = await cmd.place(hotel, body, idempotency_key)
+                        cmd: BookingCommands = Depends(commands),
+                        runtime: Runtime = Depends(get_runtime)):
+    address = client_address(request)
+    await refuse_too_many_unpaid(runtime, hotel, body.booker.email, idempotency_key, address)
+    placed = await cmd.place(hotel, body, idempotency_key, address)
     location = f"/api/v1/hotels/{hotel}/bookings/{placed.booking_id}"
     return JSONResponse({"booking_id": placed.booking_id, "status": placed.status, "guest_token": placed.guest_token},
                         status_code=202, headers={"Location": location})
