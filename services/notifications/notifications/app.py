@@ -16,7 +16,7 @@ from .adapters.booking import GuestLinks
 from .adapters.repository import DELIVERIES_DUE
 from .adapters.smtp import SmtpMailer
 from .api.staff import router as staff_router
-from .handlers import HANDLERS
+from .handlers import handlers
 from .sender import Sender
 from .settings import NotificationsSettings
 
@@ -46,7 +46,7 @@ def create_app(settings: NotificationsSettings, booking_transport: httpx.AsyncBa
         if "guest_links" in runtime.extras:
             await runtime.extras["guest_links"].close()
 
-    return create_service_app(settings, migrations_dir=MIGRATIONS, routers=[staff_router], handlers=HANDLERS,
+    return create_service_app(settings, migrations_dir=MIGRATIONS, routers=[staff_router], handlers=handlers(settings),
                               on_start=[start_sender], on_stop=[stop])
 
 
