@@ -42,7 +42,7 @@ def new_link_token(key: bytes, booking_id: str, token_digest: bytes, expires_on:
 def link_matches(key: bytes, booking_id: str, token: str, token_digest: bytes | None, today: date) -> bool:
     """Whether ``token`` is a link token of this booking that has not expired (constant-time MAC check)."""
     day_text, dot, mac = token.partition(".")
-    if not dot or not day_text.isdigit() or len(day_text) > 7 or token_digest is None:
+    if not dot or not (day_text.isascii() and day_text.isdigit()) or len(day_text) > 7 or token_digest is None:
         return False
     day = int(day_text)
     valid = hmac.compare_digest(_mac(key, booking_id, day, token_digest).encode(), mac.encode())

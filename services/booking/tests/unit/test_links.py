@@ -23,7 +23,7 @@ def test_a_link_token_opens_nothing_else():
     assert not link_matches(KEY, "BK-2026-000001", token, token_digest("other"), TODAY)  # another guest token
     assert not link_matches(KEY, "BK-2026-000001", f"{int(day) + 300}.{mac}", DIGEST, TODAY)  # a longer life
     assert not link_matches(KEY, "BK-2026-000001", token, None, TODAY)
-    for junk in ("", ".", "x.y", "99999999.abc", "not-a-link-token"):
+    for junk in ("", ".", "x.y", "99999999.abc", "not-a-link-token", "²³.abc", "٣.abc"):
         assert not link_matches(KEY, "BK-2026-000001", junk, DIGEST, TODAY)
 
 
