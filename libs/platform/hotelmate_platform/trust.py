@@ -136,7 +136,7 @@ class TrustGate:
             headers += [(b"x-hotelmate-staff-id", assertion.staff_id.encode("latin-1", "replace")),
                         (b"x-hotelmate-staff-role", (assertion.role or "").encode()),
                         (b"x-hotelmate-staff-hotels", ",".join(sorted(assertion.hotels)).encode("latin-1", "replace"))]
-        scope = dict(scope, headers=headers)
+        scope["headers"] = headers  # in place: outer middlewares (metrics) read the route the router sets
         scope.setdefault("state", {})
         scope["state"]["assertion"] = assertion
         await self.app(scope, receive, send)
