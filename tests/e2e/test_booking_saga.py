@@ -192,5 +192,7 @@ async def test_one_booking_to_confirmation_sends_the_expected_emails(http, desk,
     staff = next(m for m in mails if m["subject"].startswith("Approval needed"))
     assert "desk@e2e-paris.test" in staff["to"]
     assert "200.00" in mails[3]["text"], "the confirmation states the amount charged"
-    assert guest.token in mails[0]["text"], "the booking-received email carries the guest's portal link"
-    assert all(guest.token not in m["text"] for m in mails[1:]), "the token is in no other email"
+    assert "#guest_token=" in mails[0]["text"], "the booking-received email carries the guest's portal link"
+    assert all("#guest_token=" not in m["text"] for m in mails[1:]), "the link is in no other email"
+    # the link carries a token booking minted at send time, never the guest's own (docs/SECURITY.md)
+    assert all(guest.token not in m["text"] for m in mails), "the guest's own token is in no email"

@@ -48,6 +48,8 @@ def bench_environment(prefix: str) -> None:
     os.environ.setdefault("HOTELMATE_ENV", "development")
     os.environ.setdefault("HOTELMATE_SERVICE_SECRET", os.urandom(32).hex())
     os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_EMAIL", "0")  # simulated guests share emails
+    os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_ADDRESS", "0")  # and one address
+    os.environ.setdefault("HOTELMATE_MAIL_NEW_ADDRESSES_PER_HOTEL_PER_HOUR", "0")  # many of them new
     for audience in ("PUBLIC", "STAFF"):
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_RATE_PER_MINUTE", "100000000")
         os.environ.setdefault(f"HOTELMATE_GATEWAY_{audience}_BURST", "1000000")

@@ -56,6 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HOTELMATE_ENV", "development")  # production refuses the test admin password
     os.environ.setdefault("HOTELMATE_SERVICE_SECRET", secrets.token_hex(32))
     os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_EMAIL", "0")  # tests book many times as one guest
+    os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_ADDRESS", "0")  # from one address
+    os.environ.setdefault("HOTELMATE_MAIL_NEW_ADDRESSES_PER_HOTEL_PER_HOUR", "0")  # with many new guests
     if unreachable():
         try:
             _start_containers()

@@ -13,7 +13,7 @@ from hotelmate_platform.service import Runtime, create_service_app
 from hotelmate_platform.tasks import every
 
 from .adapters.upstream import Upstream
-from .api import pre_check_in, public, reports, staff
+from .api import internal, pre_check_in, public, reports, staff
 from .archive import archive_rule
 from .handlers import SagaHandlers
 from .settings import BookingSettings
@@ -41,7 +41,7 @@ def create_app(settings: BookingSettings) -> FastAPI:
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["upstream"].close()
 
-    routers = [public.router, staff.router, pre_check_in.router, reports.router]
+    routers = [public.router, staff.router, pre_check_in.router, reports.router, internal.router]
     return create_service_app(settings, migrations_dir=MIGRATIONS, routers=routers,
                               handlers=SagaHandlers(settings).mapping(), on_start=[start], on_stop=[stop])
 

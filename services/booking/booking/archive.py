@@ -28,7 +28,7 @@ class ArchiveFinished(Rule):
             RETURNING *)
         INSERT INTO bookings_archive (id, hotel, status, check_in, check_out, finished_at, record)
         SELECT m.id, m.hotel, m.status, m.check_in, m.check_out, m.updated_at, jsonb_build_object(
-            'booking', to_jsonb(m) - 'token_digest',
+            'booking', to_jsonb(m) - 'token_digest' - 'client_address',
             'party', (SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.position), '[]') FROM booking_party p
                       WHERE p.booking_id = m.id),
             'timeline', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.at, t.id), '[]') FROM booking_timeline t

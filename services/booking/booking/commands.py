@@ -114,7 +114,8 @@ class BookingCommands:
                           errors=[{"field": "Idempotency-Key", "message": "already used with another body"}])
         return Placed(found["id"], found["status"], None)
 
-    async def place(self, hotel: str, body: BookingRequest, idempotency_key: str | None) -> Placed:
+    async def place(self, hotel: str, body: BookingRequest, idempotency_key: str | None,
+                    client_address: str | None = None) -> Placed:
         """Accept a booking request: validate it against the hotel's (cached) profile, then store it
         with its PlaceHold in one short transaction. The hold prices the stay (its quote is the amount
         charged); a promo code is checked by a quote bounded by a short timeout, else by the hold."""
@@ -143,7 +144,7 @@ class BookingCommands:
                           promo_code=body.promo_code, special_requests=body.special_requests,
                           token_digest=token_digest(token), idempotency_key=idempotency_key, request_digest=digest,
                           hotel_profile=profile.model_dump(mode="json"), payment_status=PaymentState.NONE.value,
-                          hold_expires_at=now + timedelta(minutes=profile.hold_minutes))
+                          hold_expires_at=now + timedelta(minutes=profile.hold_minutes), client_address=client_address)
             rows = party_rows(body)
             inserted = await repository.insert_booking(uow.session, values, rows)
             if not inserted:
@@ -156,8 +157,7 @@ class BookingCommands:
                                       check_in=body.check_in, check_out=body.check_out, adults=body.adults,
                                       children=body.children, promo_code=body.promo_code,
                                       expires_at=values["hold_expires_at"]), correlation_id=booking_id)
-                self.outbox.announce(uow, Booking(booking), None, actor="guest", reason="booking requested",
-                                     token=token)
+                self.outbox.announce(uow, Booking(booking), None, actor="guest", reason="booking requested")
         if not inserted:  # a concurrent twin with the same Idempotency-Key won
             replay = await self._replay(hotel, idempotency_key, digest)
             assert replay is not None

@@ -14,7 +14,7 @@ from hotelmate_platform.db import UnitOfWork
 
 from .adapters import repository
 from .domain.booking import Booking, Outcome
-from .domain.states import Effect, Status
+from .domain.states import Effect
 from .settings import BookingSettings
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,12 @@ class BookingOutbox:
     def __init__(self, settings: BookingSettings) -> None:
         self.settings = settings
 
-    def portal_url(self, booking: Booking, token: str | None = None) -> str:
-        url = f"{self.settings.public_base_url.rstrip('/')}/book/{booking.hotel}/bookings/{booking.id}"
-        # A fragment never reaches a server log; only the booking-received message carries it.
-        return f"{url}#guest_token={token}" if token else url
+    def portal_url(self, booking: Booking) -> str:
+        # Never with the guest token: notifications asks booking for a link token at send time
+        # (docs/SECURITY.md), so no clear token sits in the outbox, on the bus or in a dead letter.
+        return f"{self.settings.public_base_url.rstrip('/')}/book/{booking.hotel}/bookings/{booking.id}"
 
-    async def save(self, uow: UnitOfWork, booking: Booking, outcome: Outcome | None, *, actor: str,
-                   token: str | None = None) -> None:
+    async def save(self, uow: UnitOfWork, booking: Booking, outcome: Outcome | None, *, actor: str) -> None:
         """Store the booking's changes; with an outcome, its timeline line, effects and announcement."""
         changes = booking.take_changes()
         if changes:
@@ -44,13 +43,13 @@ class BookingOutbox:
         await repository.add_timeline(uow.session, booking.id, outcome.before.value, outcome.after.value, actor,
                                       outcome.note)
         if outcome.status_changed:
-            self.announce(uow, booking, outcome.before.value, actor=actor, reason=outcome.reason, token=token)
+            self.announce(uow, booking, outcome.before.value, actor=actor, reason=outcome.reason)
         if outcome.trigger is not None:
             log.info("booking %s %s: %s -> %s by %s", booking.id, outcome.trigger, outcome.before, outcome.after,
                      actor)
 
     def announce(self, uow: UnitOfWork, booking: Booking, before: str | None, *, actor: str,
-                 reason: str | None, token: str | None = None) -> None:
+                 reason: str | None) -> None:
         """BookingStatusChanged: what notifications need to tell guest and staff."""
         quote = booking.quote
         cancellation = booking.get("cancellation") or {}
@@ -61,7 +60,7 @@ class BookingOutbox:
             from_status=before, to_status=booking.status.value, reason=reason, actor=actor, guest=booking.contact,
             room_type=booking["room_type"], check_in=booking["check_in"], check_out=booking["check_out"],
             total=quote.total if quote else None, fee=money("fee"), refund=money("refund"),
-            portal_url=self.portal_url(booking, token if booking.status == Status.REQUESTED else None),
+            portal_url=self.portal_url(booking),
             approval_deadline=booking.get("approval_deadline"), room_number=booking.get("room_number"),
         ), correlation_id=booking.id)
 

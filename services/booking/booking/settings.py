@@ -26,3 +26,6 @@ class BookingSettings(ServiceSettings):
     booking_authorisation_max_hours: float = Field(default=144.0, gt=0, le=144.0)
     # Unpaid bookings (REQUESTED, PENDING_PAYMENT) one booker email may hold at one hotel; 0 = no cap.
     booking_max_unpaid_per_email: int = Field(default=3, ge=0)
+    # Unpaid bookings requested from one client address at one hotel (a family or an office behind
+    # one address may hold a few); 0 = no cap.
+    booking_max_unpaid_per_address: int = Field(default=10, ge=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
+from types import SimpleNamespace
 
 from sqlalchemy.engine import Row
 
@@ -19,19 +20,23 @@ from hotelmate_platform.observability.metrics import EMAILS
 
 from .adapters import repository
 from .adapters.smtp import SendFailed, build_message
+from .domain.emails import GUEST_TOKEN_PLACEHOLDER
 from .domain.retries import after_failure
 from .settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[EmailMessage], Awaitable[None]]
+GuestToken = Callable[[str, str], Awaitable[str]]  # (hotel, booking id) -> link token
 
 
 class Sender:
-    def __init__(self, db: Database, settings: NotificationsSettings, send: Send) -> None:
+    def __init__(self, db: Database, settings: NotificationsSettings, send: Send,
+                 guest_token: GuestToken | None = None) -> None:
         self.db = db
         self.settings = settings
         self.send = send
+        self.guest_token = guest_token
 
     async def send_due(self) -> int:
         """Send up to a batch of the deliveries due now; returns how many were attempted.
@@ -51,7 +56,7 @@ class Sender:
     async def deliver(self, row: Row) -> None:
         """One SMTP attempt for a claimed row, then SENT, PENDING again later, or FAILED."""
         try:
-            await self.send(build_message(row, self.settings.mail_from))
+            await self.send(build_message(await self._with_guest_token(row), self.settings.mail_from))
         except SendFailed as exc:
             EMAILS.labels("failed").inc()
             await self._failed(row, exc.reason, permanent=exc.permanent)
@@ -65,6 +70,18 @@ class Sender:
             await repository.mark_sent(session, row)
         EMAILS.labels("sent").inc()
         log.info("delivery %s (%s, booking %s) sent", row.id, row.template, row.booking_id)
+
+    async def _with_guest_token(self, row: Row):
+        """The row, its placeholder replaced by a link token booking mints now (never stored here)."""
+        bodies = (row.text_body or "", row.html_body or "")
+        if not any(GUEST_TOKEN_PLACEHOLDER in body for body in bodies):
+            return row
+        if self.guest_token is None:
+            raise SendFailed("guest link: no way to ask booking", permanent=False)
+        token = await self.guest_token(row.hotel, row.booking_id)
+        return SimpleNamespace(**{**row._asdict(), "text_body": row.text_body and row.text_body.replace(
+            GUEST_TOKEN_PLACEHOLDER, token), "html_body": row.html_body and row.html_body.replace(
+            GUEST_TOKEN_PLACEHOLDER, token)})
 
     async def _failed(self, row: Row, reason: str, *, permanent: bool) -> None:
         outcome = after_failure(row.attempts, self.settings.mail_retry_delays_seconds, permanent=permanent)

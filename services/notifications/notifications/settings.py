@@ -25,3 +25,8 @@ class NotificationsSettings(ServiceSettings):
     mail_batch_size: int = 20
     # A sent email's body (guest data) is wiped this long after sending; its log row stays.
     mail_body_retention_days: float = 30.0
+    # The booking-received email's link token is asked of booking at send time (docs/SECURITY.md).
+    mail_guest_link_timeout_seconds: float = 5.0
+    # Guest emails to addresses a hotel never wrote to, per hotel and hour; more are held back (FAILED,
+    # staff may send them). Stops anyone from making a hotel email any address. 0 = no limit.
+    mail_new_addresses_per_hotel_per_hour: int = 30

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
 
 from hotelmate_contracts import (
     BookingStatusChanged, GuestContact, HotelProfile, Money,
@@ -111,10 +112,21 @@ def fast_settings(smtp_port: int, **overrides) -> NotificationsSettings:
     return NotificationsSettings(**values)
 
 
+def booking_standin() -> FastAPI:
+    """Booking's one route notifications calls: the guest's link token, minted at send time."""
+    standin = FastAPI()
+
+    @standin.post("/internal/hotels/{hotel}/bookings/{booking_id}/guest-link")
+    async def guest_link(hotel: str, booking_id: str) -> dict:
+        return {"guest_token": f"link-token-of-{booking_id}"}
+
+    return standin
+
+
 @asynccontextmanager
 async def running_app(settings: NotificationsSettings):
     """The notifications app with its lifespan (migrations, consumer, sender) and an HTTP client."""
-    app = create_app(settings)
+    app = create_app(settings, booking_transport=httpx.ASGITransport(app=booking_standin()))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notifications",

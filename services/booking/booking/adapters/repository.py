@@ -20,7 +20,7 @@ async def next_booking_id(session: AsyncSession, year: int) -> str:
     """The next id of ``year`` from its own sequence (created on first use after 2040)."""
     name = f"booking_number_{year:04d}"
     if year > 2040:  # the migration made 2024-2040
-        await session.execute(sa.text(f"CREATE SEQUENCE IF NOT EXISTS {name} MINVALUE 1 MAXVALUE 999999 NO CYCLE"))
+        await session.execute(sa.text(f"CREATE SEQUENCE IF NOT EXISTS {name} AS bigint MINVALUE 1 NO CYCLE"))
     number = (await session.execute(sa.text(f"SELECT nextval('{name}')"))).scalar_one()
     return format_booking_id(year, number)
 

@@ -21,6 +21,7 @@ bookings = sa.Table(
     sa.Column("room_number", sa.Text),
     sa.Column("payment_status", sa.Text), sa.Column("checkout_url", sa.Text),
     _ts("created_at"), _ts("updated_at"),
+    sa.Column("client_address", sa.Text),  # for the cap on unpaid holds per address (api/abuse.py)
 )
 
 party = sa.Table(

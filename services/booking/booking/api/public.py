@@ -9,14 +9,16 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from hotelmate_platform.problems import Problem
+from hotelmate_platform.production import service_key
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters import repository
 from ..commands import BookingCommands, utcnow
+from ..domain.links import link_key, link_matches
 from ..domain.model import token_matches
 from ..domain.states import Status
 from ..domain.booking import quote_of
-from .abuse import refuse_too_many_unpaid
+from .abuse import client_address, refuse_too_many_unpaid
 from .schemas import BookingRequest, guest_view, money
 
 router = APIRouter(prefix="/api/v1/hotels/{hotel}/bookings", tags=["guest"])
@@ -67,17 +69,22 @@ async def guest_booking(hotel: str, booking_id: str, request: Request,
     async with runtime.db.reads() as session:
         booking = await repository.load(session, booking_id, hotel=hotel)
     # Compare even when the booking is unknown, so timing tells nothing.
-    if not token_matches(token.strip(), booking["token_digest"] if booking else None) or booking is None:
+    token, digest = token.strip(), booking["token_digest"] if booking else None
+    opened = token_matches(token, digest) or link_matches(link_key(service_key(runtime.settings)), booking_id, token,
+                                                          digest, utcnow().date())
+    if not opened or booking is None:
         raise Problem(404, "No such booking.", code="not-found")
     return booking
 
 
 @router.post("", status_code=202)
-async def place_booking(hotel: str, body: BookingRequest,
+async def place_booking(hotel: str, body: BookingRequest, request: Request,
                         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-                        cmd: BookingCommands = Depends(commands), runtime: Runtime = Depends(get_runtime)):
-    await refuse_too_many_unpaid(runtime, hotel, body.booker.email, idempotency_key)
-    placed = await cmd.place(hotel, body, idempotency_key)
+                        cmd: BookingCommands = Depends(commands),
+                        runtime: Runtime = Depends(get_runtime)):
+    address = client_address(request)
+    await refuse_too_many_unpaid(runtime, hotel, body.booker.email, idempotency_key, address)
+    placed = await cmd.place(hotel, body, idempotency_key, address)
     location = f"/api/v1/hotels/{hotel}/bookings/{placed.booking_id}"
     return JSONResponse({"booking_id": placed.booking_id, "status": placed.status, "guest_token": placed.guest_token},
                         status_code=202, headers={"Location": location})

@@ -54,7 +54,8 @@ def party_errors(roles: list[str], *, adults: int, children: int) -> list[FieldE
 
 
 def format_booking_id(year: int, number: int) -> str:
-    """``BK-2026-000123``: the year and a number from that year's database sequence."""
+    """``BK-2026-000123``: the year and a number from that year's database sequence, at least six
+    digits and more past 999999 (``BK-2026-1000000``): the sequence has no maximum."""
     return f"{ID_PREFIX}-{year:04d}-{number:06d}"
 
 

@@ -8,6 +8,7 @@ from booking.domain.model import (
 def test_booking_id_format():
     assert format_booking_id(2026, 123) == "BK-2026-000123"
     assert format_booking_id(2026, 999999) == "BK-2026-999999"
+    assert format_booking_id(2026, 1_000_000) == "BK-2026-1000000"  # the sequence has no maximum
 
 
 def test_guest_token_is_32_random_bytes_stored_as_a_digest():

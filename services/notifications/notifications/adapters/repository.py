@@ -24,20 +24,40 @@ SECRET_BEARING = frozenset({"booking_received"})
 DELIVERIES_DUE = "deliveries-due"
 
 
+HELD_ERROR = "held: this hotel emailed too many new addresses this hour (retry to send it)"
+
+
 async def add_delivery(session: AsyncSession, *, event_id: uuid.UUID, event_type: str, hotel: str, booking_id: str,
-                       email: PlannedEmail, rendered: RenderedEmail) -> bool:
-    """Write a PENDING delivery; False when this event already has it for this recipient and template."""
+                       email: PlannedEmail, rendered: RenderedEmail, first_contact: bool = False,
+                       held: bool = False) -> bool:
+    """Write a PENDING delivery (FAILED when ``held``: staff may send it with a retry); False when
+    this event already has it for this recipient and template."""
+    status = {"status": "FAILED", "last_error": HELD_ERROR} if held else {"status": "PENDING"}
     written = await session.execute(
         insert(deliveries)
         .values(event_id=event_id, event_type=event_type, hotel=hotel, booking_id=booking_id,
                 template=email.template, audience=email.audience, recipient=email.recipient,
                 sender_name=email.sender_name, reply_to=email.reply_to, subject=rendered.subject,
-                text_body=rendered.text, html_body=rendered.html, status="PENDING", attempts=0,
-                next_attempt_at=func.now())
+                text_body=rendered.text, html_body=rendered.html, attempts=0, next_attempt_at=func.now(),
+                first_contact=first_contact, held=held, **status)
         .on_conflict_do_nothing(constraint="deliveries_once_per_event")
         .returning(deliveries.c.id)
     )
     return written.first() is not None
+
+
+async def address_known(session: AsyncSession, hotel: str, recipient: str) -> bool:
+    """Whether ``hotel`` has written to ``recipient`` before (an email not held back)."""
+    query = select(deliveries.c.id).where(deliveries.c.hotel == hotel, ~deliveries.c.held,
+                                          func.lower(deliveries.c.recipient) == recipient.lower()).limit(1)
+    return (await session.execute(query)).first() is not None
+
+
+async def first_contacts_since(session: AsyncSession, hotel: str, since: timedelta) -> int:
+    """How many new addresses ``hotel`` has written to in the last ``since``."""
+    query = select(func.count()).select_from(deliveries).where(
+        deliveries.c.hotel == hotel, deliveries.c.first_contact, deliveries.c.created_at > func.now() - since)
+    return int((await session.execute(query)).scalar_one())
 
 
 # The job table (hotelmate_platform.jobs): PENDING whose time has come, or SENDING whose lease ran
@@ -98,10 +118,11 @@ async def get_for_update(session: AsyncSession, hotel: str, delivery_id: int) ->
 
 
 async def requeue(session: AsyncSession, delivery_id: int) -> Row:
-    """FAILED → PENDING with a fresh retry budget; the last error stays until the next attempt."""
+    """FAILED → PENDING with a fresh retry budget; the last error stays until the next attempt. A
+    held email is released: staff vouch for its address."""
     result = await session.execute(
         update(deliveries).where(deliveries.c.id == delivery_id)
-        .values(status="PENDING", attempts=0, next_attempt_at=func.now(), updated_at=func.now())
+        .values(status="PENDING", attempts=0, next_attempt_at=func.now(), updated_at=func.now(), held=False)
         .returning(*deliveries.c)
     )
     return result.one()

@@ -29,4 +29,6 @@ deliveries = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True)),
     sa.Column("updated_at", sa.DateTime(timezone=True)),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    # The limit on emails to new addresses per hotel (migration 0007, docs/SECURITY.md).
+    sa.Column("first_contact", sa.Boolean), sa.Column("held", sa.Boolean),
 )

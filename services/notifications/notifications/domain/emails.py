@@ -72,6 +72,17 @@ class PlannedEmail:
         return (self.context["hotel"].get("staff_email") or None) if self.audience == "GUEST" else None
 
 
+# Stands for the guest's link token in a stored body until the sender asks booking for it.
+GUEST_TOKEN_PLACEHOLDER = "{guest-link-token}"
+
+
+def portal_link(portal_url: str | None) -> str:
+    """The portal URL with the placeholder as its token (an older message's URL with a token stays as it is)."""
+    if not portal_url or "#" in portal_url:
+        return portal_url or ""
+    return f"{portal_url}#guest_token={GUEST_TOKEN_PLACEHOLDER}"
+
+
 def _hotel(profile: HotelProfile | None, slug: str, currency: str) -> dict[str, Any]:
     if profile is None:  # older events may lack the profile: still tell the guest, in UTC
         return {"slug": slug, "name": slug, "timezone": "UTC", "currency": currency,
@@ -112,8 +123,9 @@ def _status_changed(event: BookingStatusChanged) -> list[PlannedEmail]:
     if guest_template and event.guest.email:
         guest_context = dict(context)
         if guest_template == "booking_received":
-            # The guest's own portal link (it carries their token) goes in this one email only.
-            guest_context["portal_url"] = event.portal_url or ""
+            # The guest's own portal link goes in this one email only. Its token is asked of booking
+            # at send time (sender.py): the body waits in the delivery log with a placeholder.
+            guest_context["portal_url"] = portal_link(event.portal_url)
         emails.append(PlannedEmail(guest_template, "GUEST", event.guest.email, guest_context))
     staff_template = STAFF_EMAIL_BY_STATUS.get(event.to_status)
     if staff_template and hotel["staff_email"]:

@@ -38,8 +38,9 @@ async def emails_for(system, message, count: int):
 
 async def test_booking_received_tells_the_guest_with_their_portal_link(system):
     bid = new_booking_id()
-    portal = f"http://127.0.0.1:8000/api/v1/hotels/aurora/bookings/{bid}#guest_token=secret-token-of-ana"
-    emails = await emails_for(system, status_changed(bid, "REQUESTED", portal_url=portal), 1)
+    plain = f"http://127.0.0.1:8000/book/aurora/bookings/{bid}"
+    emails = await emails_for(system, status_changed(bid, "REQUESTED", portal_url=plain), 1)
+    portal = f"{plain}#guest_token=link-token-of-{bid}"  # the token booking minted at send time
     assert list(emails) == [GUEST.email]
     email = emails[GUEST.email].email
     assert email["Subject"] == f"Hotel Aurora: we received your booking {bid}"
