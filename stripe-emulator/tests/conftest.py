@@ -56,7 +56,7 @@ class Receiver:
             rows = [json.loads(r["body"]) for r in self.received]
         return [e for e in rows if type_ is None or e["type"] == type_]
 
-    def wait_for(self, pred: Callable[[], bool], timeout: float = 5.0) -> None:
+    def wait_for(self, pred: Callable[[], bool], timeout: float = 30.0) -> None:  # generous: a busy machine
         deadline = time.time() + timeout
         while time.time() < deadline:
             if pred():
