@@ -154,7 +154,9 @@ def test_capture_finds_lapsed_authorisation(client, control):
                  json={"cancel": False}).raise_for_status()
     with pytest.raises(stripe.InvalidRequestError) as err:
         client.v1.payment_intents.capture(pi.id)
-    assert err.value.code == "charge_expired_for_capture"
+    # The capture finds the lapse itself, unless the emulator's sweep (as Stripe's own) got there first
+    # and cancelled the intent: either way the capture is refused and the intent ends cancelled.
+    assert err.value.code in ("charge_expired_for_capture", "payment_intent_unexpected_state")
     pi = client.v1.payment_intents.retrieve(pi.id)
     assert (pi.status, pi.cancellation_reason) == ("canceled", "automatic")
 
