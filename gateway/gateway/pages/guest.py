@@ -162,31 +162,31 @@ def _back(path: str, *, done: str | None = None, error: str | None = None) -> Re
     return RedirectResponse(path + query, status_code=303)
 
 
-@router.post("/book/{hotel}/bookings/{booking_id}/cancel")
-async def cancel(request: Request, hotel: str, booking_id: str):
+async def _as_guest(request: Request, hotel: str, booking_id: str, method: str, action: str, done: str,
+                   body: dict | None = None) -> RedirectResponse:
+    """Carry out ``action`` on the booking with the page's guest token, then back to the booking page."""
     path = booking_path(hotel, booking_id)
     token = request.cookies.get(COOKIE)
     if not token:
         return _back(path, error="Open the booking from your email first.")
-    answer = await call(request, "POST", f"/api/v1/hotels/{quote(hotel, safe='')}/bookings/"
-                        f"{quote(booking_id, safe='')}/cancel", token=token)
-    return _back(path, done="Your booking is cancelled.") if answer.ok else _back(path, error=answer.problem())
+    answer = await call(request, method, f"/api/v1/hotels/{quote(hotel, safe='')}/bookings/"
+                        f"{quote(booking_id, safe='')}/{action}", body=body, token=token)
+    return _back(path, done=done) if answer.ok else _back(path, error=answer.problem())
+
+
+@router.post("/book/{hotel}/bookings/{booking_id}/cancel")
+async def cancel(request: Request, hotel: str, booking_id: str):
+    return await _as_guest(request, hotel, booking_id, "POST", "cancel", "Your booking is cancelled.")
 
 
 @router.post("/book/{hotel}/bookings/{booking_id}/pre-check-in")
 async def pre_check_in(request: Request, hotel: str, booking_id: str):
-    path = booking_path(hotel, booking_id)
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return _back(path, error="Open the booking from your email first.")
     form = await request.form()
     names = [str(n).strip() for n in form.getlist("party_name") if str(n).strip()]
     body = {"party_names": names, "arrival_time": str(form.get("arrival_time") or "").strip() or None,
             "special_requests": str(form.get("special_requests") or "").strip() or None}
-    answer = await call(request, "PUT", f"/api/v1/hotels/{quote(hotel, safe='')}/bookings/"
-                        f"{quote(booking_id, safe='')}/pre-check-in", body=body, token=token)
-    return _back(path, done="Thank you: your pre-check-in is saved.") if answer.ok else _back(
-        path, error=answer.problem())
+    return await _as_guest(request, hotel, booking_id, "PUT", "pre-check-in",
+                           "Thank you: your pre-check-in is saved.", body)
 
 
 @router.get("/api/v1/hotels/{hotel}/bookings/{booking_id}", include_in_schema=False)

@@ -26,10 +26,10 @@ from hotelmate_platform.production import service_key
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters.tables import bookings, party
+from ..domain.states import SOLD, Status
 from .staff import staff
 
 router = APIRouter(prefix="/api/v1/staff/hotels/{hotel}/reports", tags=["reports"])
-HOLDS_ROOM = ("CONFIRMED", "CHECKED_IN", "CHECKED_OUT", "NO_SHOW")
 Format = Literal["json", "csv"]
 
 
@@ -74,28 +74,34 @@ def _csv(name: str, columns: list[str], rows: list[dict]) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+Day = Annotated[date | None, Query(alias="date")]
+
+
+async def _on_day(runtime: Runtime, hotel: str, report: str, day: date | None, format: Format, on, statuses):
+    """The guests whose stay's ``on`` column (check-in or check-out) is ``day`` (today by default)."""
+    day = day or date.today()
+    items = await _guests(runtime, hotel, sa.and_(on == day, bookings.c.status.in_(tuple(statuses))))
+    return _answer(report, hotel, day, items, format)
+
+
 @router.get("/arrivals")
-async def arrivals(hotel: str, on: Annotated[date | None, Query(alias="date")] = None, format: Format = "json",
-                   runtime: Runtime = Depends(get_runtime), _: str = Depends(staff("RECEPTIONIST"))):
-    day = on or date.today()
-    items = await _guests(runtime, hotel, sa.and_(bookings.c.check_in == day,
-                                                  bookings.c.status.in_(("CONFIRMED", "CHECKED_IN"))))
-    return _answer("arrivals", hotel, day, items, format)
+async def arrivals(hotel: str, on: Day = None, format: Format = "json", runtime: Runtime = Depends(get_runtime),
+                   _: str = Depends(staff("RECEPTIONIST"))):
+    return await _on_day(runtime, hotel, "arrivals", on, format, bookings.c.check_in,
+                         (Status.CONFIRMED, Status.CHECKED_IN))
 
 
 @router.get("/departures")
-async def departures(hotel: str, on: Annotated[date | None, Query(alias="date")] = None, format: Format = "json",
-                     runtime: Runtime = Depends(get_runtime), _: str = Depends(staff("RECEPTIONIST"))):
-    day = on or date.today()
-    items = await _guests(runtime, hotel, sa.and_(bookings.c.check_out == day,
-                                                  bookings.c.status.in_(("CHECKED_IN", "CHECKED_OUT"))))
-    return _answer("departures", hotel, day, items, format)
+async def departures(hotel: str, on: Day = None, format: Format = "json", runtime: Runtime = Depends(get_runtime),
+                     _: str = Depends(staff("RECEPTIONIST"))):
+    return await _on_day(runtime, hotel, "departures", on, format, bookings.c.check_out,
+                         (Status.CHECKED_IN, Status.CHECKED_OUT))
 
 
 @router.get("/in-house")
 async def in_house(hotel: str, format: Format = "json", runtime: Runtime = Depends(get_runtime),
                    _: str = Depends(staff("RECEPTIONIST"))):
-    items = await _guests(runtime, hotel, bookings.c.status == "CHECKED_IN")
+    items = await _guests(runtime, hotel, bookings.c.status == Status.CHECKED_IN)
     return _answer("in-house", hotel, date.today(), items, format)
 
 
@@ -109,7 +115,7 @@ async def revenue(request: Request, hotel: str, from_: Annotated[date, Query(ali
         raise _bad("to", "on or after 'from', at most 366 days later")
     async with runtime.db.reads() as session:
         rows = (await session.execute(sa.select(bookings.c.quote).where(
-            bookings.c.hotel == hotel, bookings.c.status.in_(HOLDS_ROOM),
+            bookings.c.hotel == hotel, bookings.c.status.in_(tuple(SOLD)),
             bookings.c.check_in <= to, bookings.c.check_out > from_))).all()
     key = (lambda d: d.isoformat()) if period == "day" else (lambda d: d.strftime("%Y-%m"))
     sold: dict[str, int] = defaultdict(int)
