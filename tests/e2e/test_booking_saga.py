@@ -12,7 +12,7 @@ import pytest
 from hotelmate_devtools.testing import system_fixture
 from hotelmate_devtools.waiting import eventually
 
-from hotelmate_devtools.flows.booking import BAD_CARD, Desk, Guest, check_invariants, emails_settled
+from hotelmate_devtools.flows.booking import BAD_CARD, Guest, check_invariants, emails_settled, module_desk
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 
@@ -26,13 +26,7 @@ _LOGIN: dict = {}  # the gateway rate-limits logins: one per module
 
 @pytest.fixture
 async def desk(http):
-    desk = Desk(http)
-    if not _LOGIN:
-        await desk.login()
-        _LOGIN.update(desk.headers)
-        await desk.open_hotel("e2e-paris", rooms=3)
-    desk.headers = dict(_LOGIN)
-    return desk
+    return await module_desk(http, "e2e-paris", _LOGIN, rooms=3)
 
 
 async def confirmed(http, desk) -> Guest:

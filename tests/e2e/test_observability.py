@@ -22,7 +22,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hotelmate_devtools.flows.booking import Desk, Guest
+from hotelmate_devtools.flows.booking import Guest, module_desk
 
 NAMES = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 HOTEL = "obs-lyon"
@@ -104,13 +104,7 @@ _LOGIN: dict = {}
 
 @pytest.fixture
 async def desk(http):
-    desk = Desk(http)
-    if not _LOGIN:
-        await desk.login()
-        _LOGIN.update(desk.headers)
-        await desk.open_hotel(HOTEL, rooms=5)
-    desk.headers = dict(_LOGIN)
-    return desk
+    return await module_desk(http, HOTEL, _LOGIN, rooms=5)
 
 
 async def through_the_saga(http, desk, guest: Guest) -> None:
