@@ -152,11 +152,6 @@ def _verified_claims(token: str | bytes, secret: str) -> dict:
     return claims
 
 
-def service_headers(secret: str, caller: str, request_id: str = "") -> dict[str, str]:
-    """Headers of one service-to-service call (sign one per call: assertions expire)."""
-    return {HEADER: sign(secret, caller, request_id=request_id)}
-
-
 def _needs_assertion(path: str) -> bool:
     return path.startswith("/internal/") or path == "/internal" or path.startswith("/api/v1/staff/")
 
