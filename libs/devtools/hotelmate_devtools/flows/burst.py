@@ -91,8 +91,9 @@ class Burst:
 
 
 def booking_body(hotel_today: date, n: int) -> dict:
-    """Guest ``n``'s request: one night, dates spread so a small hotel never sells out."""
-    check_in = hotel_today + timedelta(days=n % 540)
+    """Guest ``n``'s request: one night, dates spread so a small hotel never sells out. The first
+    night is tomorrow, so a burst that runs across the hotel's midnight asks for no past date."""
+    check_in = hotel_today + timedelta(days=1 + n % 540)
     return {"room_type": "DBL", "check_in": check_in.isoformat(),
             "check_out": (check_in + timedelta(days=1)).isoformat(), "adults": 2, "children": 0,
             "booker": {"first_name": "Guest", "last_name": f"N{n}", "email": f"guest{n}@example.test"}}
