@@ -185,8 +185,8 @@ def health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(request: Request):
-        """Ready only when the database answers, the broker is connected, and the service's
-        consumer (if it has one) is being delivered its queue."""
+        """Ready only when the database answers, the broker is connected, the service's consumer
+        (if it has one) is being delivered its queue, and every background loop is still running."""
         runtime: Runtime = request.app.state.runtime
         checks = {"database": "ok", "rabbitmq": "ok" if runtime.bus.is_connected else "down"}
         try:
@@ -195,6 +195,8 @@ def health_router() -> APIRouter:
             checks["database"] = f"down: {type(exc).__name__}"
         if runtime.consumer is not None:
             checks["consumer"] = "ok" if await runtime.consumer.is_consuming() else "not consuming"
+        stopped = [task.get_name() for task in runtime.tasks if task.done()]
+        checks["background"] = f"stopped: {', '.join(stopped)}" if stopped else "ok"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 

@@ -123,6 +123,10 @@ class OutboxRelay:
                 self._resting.pop(row.id, None)
             elif isinstance(result, Unroutable):
                 self._rest(row.id, str(result))
+            elif isinstance(result, asyncio.CancelledError):
+                # aiormq cancels the confirms pending on a channel that closes: a failed publish,
+                # not a request to stop the relay (that would cancel this task and end the gather).
+                failure = ConnectionError("publish cancelled: its channel closed")
             else:
                 failure = result
         if failure is not None and not published:
