@@ -127,16 +127,16 @@ async def book_until_answered(http: aiohttp.ClientSession, hotel: str, body: dic
                 status, answer = response.status, await response.read()
                 retry_after = response.headers.get("retry-after")
                 content_type = response.headers.get("content-type", "")
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             # A pooled keep-alive connection the server closed as we reused it: no answer was given,
             # and the Idempotency-Key makes sending again safe, as any HTTP client library does.
             dropped += 1
-            if dropped <= 3:
+            if dropped <= 10:
                 continue
-            outcome.answers.append(Answer(599, time.perf_counter() - began, None))
+            outcome.answers.append(Answer(599, time.perf_counter() - began, None, type(exc).__name__))
             return outcome
-        except (aiohttp.ClientError, asyncio.TimeoutError):  # the client's own patience ran out: a 599
-            outcome.answers.append(Answer(599, time.perf_counter() - began, None))
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the client's own patience ran out: a 599
+            outcome.answers.append(Answer(599, time.perf_counter() - began, None, type(exc).__name__))
             return outcome
         outcome.answers.append(Answer(status, time.perf_counter() - began, retry_after,
                                       problem_type(status, content_type, answer)))
@@ -156,7 +156,9 @@ async def burst(base_url: str, hotel: str, hotel_today: date, guests: range, *, 
     the client's own cost per request stays small. (Per-guest httpx clients spent about a second of
     this machine's CPU sending a burst of 300: the figures measured the client as much as the
     system.)"""
-    connector = aiohttp.TCPConnector(limit=0)
+    # Idle connections are dropped by the client before uvicorn's 5 s keep-alive closes them, so a
+    # guest retrying after its Retry-After rarely picks a connection the server has just closed.
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=3)
     async with aiohttp.ClientSession(base_url=base_url, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=30)) as http:
         start = asyncio.Event()
