@@ -26,9 +26,8 @@ test: install browser
 
 # Chaos: private RabbitMQ/PostgreSQL instances stopped and restarted under the messaging kit, then the
 # whole system under load through each long scenario (about 10 minutes); prints the chaos table and
-# writes reliability.json. The short versions (tests/chaos/test_*.py) run in `make test`; the six-booking
-# broker restart (broker_restart_saga.py) runs here only until its intermittent stall is explained: it
-# passed 12 runs in a row after two delays were fixed, then stalled once more (issue 13's note has the logs).
+# writes reliability.json. The short versions (libs/platform/tests/test_reliability.py, tests/chaos/test_*.py)
+# run in `make test`; the six-booking whole-system broker restart (broker_restart_saga.py) runs here.
 reliability: install
 	$(BIN)/python -m pytest libs/platform/tests/test_reliability.py tests/chaos/broker_restart_saga.py tests/chaos/reliability_scenarios.py
 

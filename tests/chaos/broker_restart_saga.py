@@ -2,12 +2,14 @@
 node that is restarted in the middle of the sagas. Every booking still reaches CONFIRMED, no
 message is left in a dead-letter queue, and every outbox drains.
 
-In ``make reliability`` only, until its intermittent stall is explained. Two causes of minute-long
-stalls were fixed (the relay's pause for a returned message grew to 60 s; payments left an operation
-claimed until its 60 s lease when a database error hit while recording its result); it then passed 12
-runs in a row on a loaded machine, and was back in ``make test`` until one suite run stalled again:
-inventory had committed the hold (the redelivered CommitHold was ignored as a duplicate) but its
-HoldCommitted never reached booking after the restart (issue 13's note)."""
+In ``make reliability`` (the kit-level restarts run in ``make test``: libs/platform/tests/
+test_reliability.py). History: two causes of minute-long stalls were fixed (the relay's pause for a
+returned message grew to 60 s; payments left an operation claimed until its 60 s lease when a
+database error hit while recording its result). One more stall followed after 12 green runs:
+inventory had committed the hold but its HoldCommitted was never published and its relay never
+logged again. aiormq rejects the confirms pending on a closing channel with ``CancelledError``,
+which ended the relay's loop and its supervisor for good (they caught ``Exception`` only); both now
+restart on it (libs/platform/tests/test_tasks.py). 13 runs in a row passed after that fix."""
 
 import asyncio
 
