@@ -45,13 +45,17 @@ async def test_emails_to_new_addresses_are_limited_per_hotel_per_hour(http, desk
         return rows if len(rows) == 5 and all(r["status"] in ("SENT", "FAILED") for r in rows.values()) else None
 
     rows = await wait_for(deliveries, "the five booking-received emails were not all settled")
-    assert [rows[b]["status"] for b in placed] == ["SENT"] * 3 + ["FAILED"] * 2
-    assert all("held" in rows[b]["last_error"] for b in placed[3:])
+    # The five are sent concurrently: which three come first is not fixed, how many is.
+    sent = [b for b in placed if rows[b]["status"] == "SENT"]
+    held_back = [b for b in placed if rows[b]["status"] == "FAILED"]
+    assert (len(sent), len(held_back)) == (3, 2), {b: rows[b]["status"] for b in placed}
+    assert all("held" in rows[b]["last_error"] for b in held_back)
     mailed = {m["to"] for m in (await http.get(sink)).json() if any(b in m["subject"] for b in placed)}
-    assert not any(email in to for email in emails[3:] for to in mailed), "a held email was sent"
+    held_emails = [emails[placed.index(b)] for b in held_back]
+    assert not any(email in to for email in held_emails for to in mailed), "a held email was sent"
 
     # an address the hotel already wrote to is not new: its email goes out
-    again = await http.post(f"/api/v1/hotels/{hotel}/bookings", json=body(emails[0], 40),
+    again = await http.post(f"/api/v1/hotels/{hotel}/bookings", json=body(emails[placed.index(sent[0])], 40),
                             headers={"X-Forwarded-For": "192.0.2.99"})
     assert again.status_code == 202
 
@@ -62,7 +66,7 @@ async def test_emails_to_new_addresses_are_limited_per_hotel_per_hour(http, desk
     await wait_for(sent_again, "the email to a known address was not sent")
 
     # staff may send a held email: they vouch for the address
-    held = rows[placed[3]]
+    held = rows[held_back[0]]
     assert (await http.post(f"{log}/{held['id']}/retry", headers=desk.headers)).status_code == 202
 
     async def released():
