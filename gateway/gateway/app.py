@@ -94,6 +94,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(pages.router)  # guest pages (and a browser opening a booking's API link)
     app.include_router(console.router)
     app.include_router(proxy.router)
+    app.router.routes.insert(0, proxy.FastRoute())  # forwarded requests skip the rest (see FastRoute)
     return app
 
 
