@@ -1,6 +1,6 @@
-"""The saga's timeouts end to end: every service a separate process, the Stripe emulator, all
-through the gateway. This system keeps authorisations for only a few seconds, so the approval
-deadline lapses within the test."""
+"""The saga's timeouts end to end (holds that lapse, approval deadlines): every service a separate
+process, the Stripe emulator, all through the gateway. This system keeps authorisations for only a
+few seconds, so the approval deadline lapses within the test."""
 
 import re
 
@@ -58,12 +58,19 @@ async def test_approval_deadline_lapses_expires_the_booking_and_voids_the_card(h
     await second.wait_for("PENDING_PAYMENT", checkout=True)
 
 
-async def test_payment_arriving_after_expiry_is_voided_and_the_booking_stays_expired(http, stripe, system):
+async def test_unpaid_holds_expire_and_a_payment_arriving_after_expiry_is_voided(http, stripe, system):
+    # Two guests' one-minute holds lapse side by side (a hold lasts at least a minute: one wait
+    # serves both): one never pays, and the hotel's only room is on sale again; the other pays while
+    # the payments service is down, and its late authorisation is voided, the booking stays EXPIRED.
     desk = Desk(http)
     await desk.login()
     await desk.open_hotel("dl-oslo", rooms=1, tz="Europe/Oslo", hold_minutes=1)
+    await desk.open_hotel("dl-quick", rooms=1, hold_minutes=1)
+    unpaid = Guest(http, "dl-quick")
+    await unpaid.book(days_ahead=2)
     guest = Guest(http, "dl-oslo", tz="Europe/Oslo")
     await guest.book(days_ahead=4)
+    await unpaid.wait_for("PENDING_PAYMENT", checkout=True)
     view = await guest.wait_for("PENDING_PAYMENT", checkout=True)
     session = re.search(r"cs_[A-Za-z0-9_]+", view["payment"]["checkout_url"]).group(0)
     # The guest pays while the payments service is down: Stripe's webhook cannot get through.
@@ -73,6 +80,7 @@ async def test_payment_arriving_after_expiry_is_voided_and_the_booking_stays_exp
     intent = paid.json()["payment_intent"]["id"]
     assert await intent_status(stripe, intent) == "requires_capture"
     await guest.wait_for("EXPIRED", timeout=90)  # the hold lapses unpaid, as far as HotelMate knows
+    await unpaid.wait_for("EXPIRED", timeout=90)  # one minute's hold, then one sweep
     system.restart("payments")  # now Stripe's retried webhook arrives, late
     assert await eventually(lambda: _intent_is(stripe, intent, "canceled"), timeout=40, interval=0.2), "the late authorisation is voided"
     # every payments event of the booking handled by booking: a revival would have happened by now
@@ -80,6 +88,10 @@ async def test_payment_arriving_after_expiry_is_voided_and_the_booking_stays_exp
     view = await guest.view()
     assert view["status"] == "EXPIRED", "a late payment never revives the booking"
     assert view["payment"]["status"] != "CAPTURED"
+
+    second = Guest(http, "dl-quick")  # the unpaid guest's room is free again
+    await second.book(days_ahead=2)
+    await second.wait_for("PENDING_PAYMENT", checkout=True)
 
 
 PAYMENT_EVENTS = ("payments.checkout_created", "payments.payment_authorized", "payments.payment_failed",
