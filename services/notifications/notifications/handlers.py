@@ -31,12 +31,14 @@ NEW_ADDRESS_WINDOW = timedelta(hours=1)
 
 async def _first_contact(uow: UnitOfWork, hotel: str, email: PlannedEmail, limit: int) -> tuple[bool, bool]:
     """(first contact, held): a guest email to an address this hotel never wrote to spends the
-    hour's budget of new addresses, and is held back once it is spent (a soft limit: two events
-    handled at once may both pass). Staff emails go to the hotel itself: never limited."""
+    hour's budget of new addresses, and is held back once it is spent. Events handled at once for
+    one hotel count one after the other (an advisory lock until commit), so the limit is exact.
+    Staff emails go to the hotel itself: never limited."""
     if limit <= 0 or email.audience != "GUEST":
         return False, False
     if await repository.address_known(uow.session, hotel, email.recipient):
         return False, False
+    await repository.lock_new_addresses(uow.session, hotel)
     if await repository.first_contacts_since(uow.session, hotel, NEW_ADDRESS_WINDOW) >= limit:
         return False, True
     return True, False

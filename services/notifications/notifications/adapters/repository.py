@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +51,17 @@ async def address_known(session: AsyncSession, hotel: str, recipient: str) -> bo
     query = select(deliveries.c.id).where(deliveries.c.hotel == hotel, ~deliveries.c.held,
                                           func.lower(deliveries.c.recipient) == recipient.lower()).limit(1)
     return (await session.execute(query)).first() is not None
+
+
+# First half of the advisory lock key counting a hotel's new addresses; the second is the hotel's hash.
+NEW_ADDRESS_LOCK = 0x6E657761  # "newa"
+
+
+async def lock_new_addresses(session: AsyncSession, hotel: str) -> None:
+    """Serialise, per hotel and until this transaction ends, counting new addresses and writing one:
+    a second event waits for the first to commit, then counts its row (the limit holds exactly)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(:hotel))"),
+                          {"k": NEW_ADDRESS_LOCK, "hotel": hotel})
 
 
 async def first_contacts_since(session: AsyncSession, hotel: str, since: timedelta) -> int:
