@@ -14,6 +14,8 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from hotelmate_devtools.testing import system_fixture
 
 from hotelmate_devtools.flows.booking import Desk
@@ -28,6 +30,7 @@ system = system_fixture(NAMES, env={"HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR": "tr
                                     "HOTELMATE_LOG_LEVEL": "WARNING"})
 
 
+@pytest.mark.long
 async def test_three_bursts_back_to_back_are_all_booked_without_gateway_timeouts(http, system):
     desk = Desk(http)
     await desk.login()

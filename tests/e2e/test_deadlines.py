@@ -58,6 +58,7 @@ async def test_approval_deadline_lapses_expires_the_booking_and_voids_the_card(h
     await second.wait_for("PENDING_PAYMENT", checkout=True)
 
 
+@pytest.mark.long
 async def test_unpaid_holds_expire_and_a_payment_arriving_after_expiry_is_voided(http, stripe, system):
     # Two guests' one-minute holds lapse side by side (a hold lasts at least a minute: one wait
     # serves both): one never pays, and the hotel's only room is on sale again; the other pays while

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from hotelmate_devtools.testing import system_fixture
 
@@ -52,6 +53,7 @@ def test_staff_route_reaches_the_real_inventory_with_identity(real_system):
     assert answer.status_code not in (401, 403) and answer.status_code < 500
 
 
+@pytest.mark.long
 def test_schemathesis_finds_no_server_errors_and_no_schema_breaks(real_system, tmp_path: Path):
     gateway = real_system.layout.url("gateway")
     token = httpx.post(f"{gateway}/api/v1/auth/token", json={

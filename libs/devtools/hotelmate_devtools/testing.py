@@ -8,6 +8,7 @@ own database prefix and bus namespace. At the end it drops those databases and q
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from .cleanup import remove_run
 from .system import Layout, System
 
 RUN_ID = secrets.token_hex(3)
+_OWN_RUN: list[str] = []  # the run this process named (none in a child pytest)
 _containers: list = []
 # Set when neither the local servers nor Docker answered: unit tests (no database, no broker) run
 # all the same, and a test that needs a server fails on its own connection error.
@@ -45,11 +47,19 @@ def _start_containers() -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if "HOTELMATE_TEST_RUN" in os.environ:  # a child pytest of ours: keep the parent's names
+    config.addinivalue_line("markers", "long: takes a minute or more (its work unit is handed out first)")
+    worker = getattr(config, "workerinput", {}).get("workerid")  # set in a pytest-xdist worker
+    if worker is None and "HOTELMATE_TEST_RUN" in os.environ:  # a child pytest of ours: keep the parent's names
         return
-    os.environ["HOTELMATE_TEST_RUN"] = RUN_ID
-    os.environ["HOTELMATE_DB_PREFIX"] = f"hmt_{RUN_ID}_"
-    os.environ["HOTELMATE_BUS_NAMESPACE"] = f"hmt_{RUN_ID}"
+    # An xdist worker is a run of its own inside its controller's run (hmt_<run>_gw0_...): its systems
+    # never read another worker's queues, and the controller's clean-up still matches its databases.
+    run = f"{os.environ['HOTELMATE_TEST_RUN']}_{worker}" if worker else RUN_ID
+    _OWN_RUN.append(run)
+    os.environ["HOTELMATE_TEST_RUN"] = run
+    os.environ["HOTELMATE_DB_PREFIX"] = f"hmt_{run}_"
+    os.environ["HOTELMATE_BUS_NAMESPACE"] = f"hmt_{run}"
+    # Two workers' systems at once must fit PostgreSQL's default 100 connections (5 processes each).
+    os.environ.setdefault("HOTELMATE_DB_POOL_SIZE", "8")
     os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
     os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
     os.environ.setdefault("HOTELMATE_JWT_SECRET", secrets.token_hex(32))
@@ -59,6 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HOTELMATE_BOOKING_MAX_UNPAID_PER_ADDRESS", "0")  # from one address
     os.environ.setdefault("HOTELMATE_MAIL_NEW_ADDRESSES_PER_HOTEL_PER_HOUR", "0")  # with many new guests
     if unreachable():
+        if worker is not None:  # the controller found no server and no Docker either
+            _NO_SERVERS.append("no server answers")
+            return
         try:
             _start_containers()
         except Exception as exc:  # noqa: BLE001 - no Docker either: tests that need no server still run
@@ -66,11 +79,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if os.environ.get("HOTELMATE_TEST_RUN") != RUN_ID:
+    if not _OWN_RUN:
         return
     try:
         if not _NO_SERVERS:  # nothing was created where no server answered
-            remove_run(PlatformSettings())
+            run = f"hmt_{_OWN_RUN[0]}"
+            remove_run(PlatformSettings(db_prefix=f"{run}_", bus_namespace=run), namespaces=_unit_namespaces)
     finally:
         for container in _containers:
             container.stop()
@@ -78,42 +92,62 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def platform_settings() -> PlatformSettings:
-    """The run's settings (database prefix and bus namespace are this run's own)."""
+    """The settings of the running work unit (its own database prefix and bus namespace)."""
     return PlatformSettings()
 
 
-# Systems share the run's databases and queues, so one suite's processes would compete for another
-# suite's messages: each system is stopped as soon as the tests move to another folder.
-_systems: list[tuple[Path, System]] = []
-_current_folder: list[Path] = [Path()]
+# Each work unit (a test module, or a folder whose conftest shares a session fixture) runs on
+# databases and queues of its own, named at its first test: no unit reads another's rows or competes
+# for its messages, whichever ran before it on the same worker. When the unit ends, so do the
+# systems it started and what its conftest set up for the session (an app consuming the bus
+# in-process, a bus probe), and the ``platform_settings`` it was given.
+_systems: list[System] = []
+_current_unit: list[str] = [""]
+_unit_namespaces: list[str] = []
+_unit_fixtures: list[tuple[pytest.FixtureDef, pytest.FixtureRequest]] = []
+_UNIT = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+    result = yield
+    if fixturedef.scope == "session" and (fixturedef.baseid or fixturedef.argname == "platform_settings"):
+        _unit_fixtures.append((fixturedef, request))  # a conftest's (not a plugin's), or the unit's names
+    return result
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    folder = item.path.parent
-    if folder != _current_folder[0]:
-        _current_folder[0] = folder
-        for owner, system in list(_systems):
-            if owner != folder:
-                system.stop()
-                _systems.remove((owner, system))
+    unit = item.stash.get(_UNIT, "") or _work_unit(item)
+    if unit == _current_unit[0]:
+        return
+    _current_unit[0] = unit
+    while _systems:
+        _systems.pop().stop()
+    while _unit_fixtures:  # dependents first
+        fixturedef, request = _unit_fixtures.pop()
+        fixturedef.finish(request)
+    if _OWN_RUN:
+        names = f"hmt_{_OWN_RUN[0]}_{hashlib.sha1(unit.encode()).hexdigest()[:6]}"
+        os.environ["HOTELMATE_DB_PREFIX"] = f"{names}_"
+        os.environ["HOTELMATE_BUS_NAMESPACE"] = names
+        _unit_namespaces.append(names)
 
 
 @pytest.fixture(scope="session")
 def system_factory() -> Iterator[callable]:
     """Start processes of the system on free ports: ``system = system_factory(["inventory"])``.
-    They run until the tests leave the folder that started them (or the run ends)."""
+    They run until their work unit ends (or the run does)."""
 
     def start(names, env: dict[str, str] | None = None) -> System:
         system = System(Layout.random_ports(env), echo=bool(os.environ.get("HOTELMATE_TEST_ECHO")))
-        _systems.append((_current_folder[0], system))
+        _systems.append(system)
         system.start(names)
         return system
 
     yield start
-    for _, system in _systems:
-        system.stop()
-    _systems.clear()
+    while _systems:
+        _systems.pop().stop()
 
 
 def system_fixture(names: list[str], env: dict[str, str] | None = None, *, name: str = "system"):
@@ -155,12 +189,50 @@ def private_database():
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """--import-mode=importlib names a test module after its package: two test packages of the same name
     (two ``integration/__init__.py``, say) would silently run one file's tests twice and the other's never."""
+    _hand_out_long_work_first(items)
     for item in items:
         module = getattr(item, "module", None)
         where = getattr(module, "__file__", None)
         if where and Path(where).resolve() != Path(item.path).resolve():
             raise pytest.UsageError(f"{item.path} was imported as {module.__name__} ({where}): "
                                     "give one of the two test packages another name")
+
+
+# Fixtures that start processes or servers: a work unit using one takes seconds at least.
+_STARTS_PROCESSES = {"system_factory", "private_broker", "private_database"}
+
+
+def _hand_out_long_work_first(items: list[pytest.Item]) -> None:
+    """Group the tests into work units and order them longest first: a unit with a test marked
+    ``long`` (a minute or more), then units that start processes, then the rest. pytest-xdist
+    (``--dist loadgroup --no-loadscope-reorder``) hands the units out in that order, so the run does
+    not end with one worker on a two-minute test while the other idles."""
+    units: dict[str, int] = {}
+    unit_of = {item.nodeid: _work_unit(item) for item in items}
+    for item in items:
+        unit = item.stash[_UNIT] = unit_of[item.nodeid]
+        item.add_marker(pytest.mark.xdist_group(unit))
+        if item.get_closest_marker("long"):
+            weight = 0
+        elif _STARTS_PROCESSES & set(getattr(item, "fixturenames", ())):
+            weight = 1
+        else:
+            weight = 2
+        units[unit] = min(weight, units.get(unit, 2))
+    items.sort(key=lambda item: units[unit_of[item.nodeid]])
+
+
+def _work_unit(item: pytest.Item) -> str:
+    """What one pytest-xdist worker runs from start to end (``--dist loadgroup``): a test module, or
+    a whole folder whose conftest shares a session fixture (a started system, say), since a system
+    is stopped when its worker's tests leave the folder that started it."""
+    fixtures = getattr(item, "_fixtureinfo", None)
+    shared = sorted(
+        (d.baseid for defs in (fixtures.name2fixturedefs.values() if fixtures else ()) for d in defs
+         if d.scope == "session" and d.baseid),
+        key=len,
+    )
+    return shared[0] if shared else item.nodeid.split("::")[0]
 
 
 from .waiting import eventually  # noqa: E402,F401  (the one poll-until helper, importable from here too)

@@ -3,6 +3,8 @@
 from functools import partial
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from hotelmate_platform.retention import start_retention
 from hotelmate_platform.observability.domain import cache_hook
 from hotelmate_platform.service import Runtime, create_service_app
@@ -13,8 +15,6 @@ from .api.schemas import install_domain_problems
 from .cache import CatalogCache
 from .handlers import HANDLERS, expire_lapsed_holds
 from .settings import InventorySettings
-
-settings = InventorySettings()
 
 
 async def start_sweeper(runtime: Runtime) -> None:
@@ -27,11 +27,17 @@ async def start_catalog_cache(runtime: Runtime) -> None:
     runtime.scrape_hooks.append(cache_hook(cache))  # /metrics: the availability cache's hit ratio
 
 
-app = create_service_app(
-    settings,
-    migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
-    routers=[public.router, staff.router, internal.router],
-    handlers=HANDLERS,
-    on_start=[start_catalog_cache, start_sweeper, start_retention],
-)
-install_domain_problems(app)
+def create_app(settings: InventorySettings) -> FastAPI:
+    app = create_service_app(
+        settings,
+        migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
+        routers=[public.router, staff.router, internal.router],
+        handlers=HANDLERS,
+        on_start=[start_catalog_cache, start_sweeper, start_retention],
+    )
+    install_domain_problems(app)
+    return app
+
+
+settings = InventorySettings()
+app = create_app(settings)

@@ -15,10 +15,11 @@ from hotelmate_platform.db import Database
 
 @pytest.fixture(scope="session")
 async def app():
-    from inventory.app import app as inventory_app, settings
+    from inventory.app import create_app
+    from inventory.settings import InventorySettings
 
     # Tests drive the sweeper by hand (expire_lapsed_holds), so a lapsed hold stays HELD until they do.
-    settings.sweep_seconds = 3600
+    inventory_app = create_app(InventorySettings(sweep_seconds=3600))  # the work unit's database and queues
     async with inventory_app.router.lifespan_context(inventory_app):
         yield inventory_app
 
