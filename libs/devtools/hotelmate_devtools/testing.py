@@ -58,8 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["HOTELMATE_TEST_RUN"] = run
     os.environ["HOTELMATE_DB_PREFIX"] = f"hmt_{run}_"
     os.environ["HOTELMATE_BUS_NAMESPACE"] = f"hmt_{run}"
-    # Two workers' systems at once must fit PostgreSQL's default 100 connections (5 processes each).
-    os.environ.setdefault("HOTELMATE_DB_POOL_SIZE", "8")
+    # Three workers' systems at once must fit PostgreSQL's default 100 connections (5 processes each).
+    os.environ.setdefault("HOTELMATE_DB_POOL_SIZE", "6")
     os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
     os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
     os.environ.setdefault("HOTELMATE_JWT_SECRET", secrets.token_hex(32))
