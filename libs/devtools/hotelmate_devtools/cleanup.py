@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 import psycopg
 
@@ -25,33 +25,37 @@ def drop_prefixed_databases(settings: PlatformSettings) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def delete_namespace_queues(settings: PlatformSettings, namespaces: Iterable[str] = ()) -> None:
+def _queue_names(namespace: str) -> Iterator[str]:
+    for owner in QUEUE_OWNERS:
+        base = f"{namespace}.{owner}"
+        yield from (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)])
+
+
+async def delete_namespace_queues(settings: PlatformSettings, *, purge_only: bool = False) -> None:
     """Delete the queues and the exchange the services declare under ``settings.bus_namespace``
-    (and under each of ``namespaces``)."""
+    (or, with ``purge_only``, empty the queues and keep them)."""
     import aio_pika
 
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel()
-        for ns in dict.fromkeys([settings.bus_namespace, *namespaces]):
-            for owner in QUEUE_OWNERS:
-                base = f"{ns}.{owner}"
-                for name in (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)]):
-                    try:
-                        await channel.queue_delete(name)
-                    except Exception:  # noqa: BLE001 - the queue never existed; that closes the channel
-                        channel = await connection.channel()
+        for name in _queue_names(settings.bus_namespace):
             try:
-                await channel.exchange_delete(f"{ns}.bus")
-            except Exception:  # noqa: BLE001 - already gone
+                await (channel.queue_purge(name) if purge_only else channel.queue_delete(name))
+            except Exception:  # noqa: BLE001 - the queue never existed; that closes the channel
                 channel = await connection.channel()
+        if purge_only:
+            return
+        try:
+            await channel.exchange_delete(f"{settings.bus_namespace}.bus")
+        except Exception:  # noqa: BLE001 - already gone
+            pass
 
 
-def remove_run(settings: PlatformSettings, namespaces: Iterable[str] = ()) -> None:
-    """Drop the run's databases and delete its queues, and those of ``namespaces`` (call it outside
-    an event loop)."""
+def remove_run(settings: PlatformSettings) -> None:
+    """Drop the run's databases and delete its queues (call it outside an event loop)."""
     drop_prefixed_databases(settings)
-    asyncio.run(delete_namespace_queues(settings, namespaces))
+    asyncio.run(delete_namespace_queues(settings))
 
 
 def percentile(values: list[float], q: int) -> float:

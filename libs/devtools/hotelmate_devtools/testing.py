@@ -8,10 +8,12 @@ own database prefix and bus namespace. At the end it drops those databases and q
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import pytest
 from hotelmate_platform.settings import PlatformSettings
 
 from .preflight import unreachable
-from .cleanup import remove_run
+from .cleanup import delete_namespace_queues, remove_run
 from .system import Layout, System
 
 RUN_ID = secrets.token_hex(3)
@@ -84,7 +86,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     try:
         if not _NO_SERVERS:  # nothing was created where no server answered
             run = f"hmt_{_OWN_RUN[0]}"
-            remove_run(PlatformSettings(db_prefix=f"{run}_", bus_namespace=run), namespaces=_unit_namespaces)
+            remove_run(PlatformSettings(db_prefix=f"{run}_", bus_namespace=run))
     finally:
         for container in _containers:
             container.stop()
@@ -92,18 +94,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def platform_settings() -> PlatformSettings:
-    """The settings of the running work unit (its own database prefix and bus namespace)."""
+    """The settings of the running work unit (its own database prefix, its worker's bus namespace)."""
     return PlatformSettings()
 
 
 # Each work unit (a test module, or a folder whose conftest shares a session fixture) runs on
-# databases and queues of its own, named at its first test: no unit reads another's rows or competes
-# for its messages, whichever ran before it on the same worker. When the unit ends, so do the
-# systems it started and what its conftest set up for the session (an app consuming the bus
-# in-process, a bus probe), and the ``platform_settings`` it was given.
+# databases of its own, named at its first test, so no unit reads another's rows, whichever ran
+# before it on the same worker. When a unit ends, so do the systems it started and what its conftest
+# set up for the session (an app consuming the bus in-process, a bus probe), and the
+# ``platform_settings`` it was given; then the worker's queues are emptied, so the next unit meets
+# no message of the last. (The worker keeps one bus namespace: a namespace per unit means creating
+# and deleting a thousand quorum queues per run, which wedged this machine's RabbitMQ once.)
 _systems: list[System] = []
 _current_unit: list[str] = [""]
-_unit_namespaces: list[str] = []
 _unit_fixtures: list[tuple[pytest.FixtureDef, pytest.FixtureRequest]] = []
 _UNIT = pytest.StashKey[str]()
 
@@ -127,11 +130,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     while _unit_fixtures:  # dependents first
         fixturedef, request = _unit_fixtures.pop()
         fixturedef.finish(request)
-    if _OWN_RUN:
-        names = f"hmt_{_OWN_RUN[0]}_{hashlib.sha1(unit.encode()).hexdigest()[:6]}"
-        os.environ["HOTELMATE_DB_PREFIX"] = f"{names}_"
-        os.environ["HOTELMATE_BUS_NAMESPACE"] = names
-        _unit_namespaces.append(names)
+    if _OWN_RUN and not _NO_SERVERS:
+        os.environ["HOTELMATE_DB_PREFIX"] = f"hmt_{_OWN_RUN[0]}_{hashlib.sha1(unit.encode()).hexdigest()[:6]}_"
+        with ThreadPoolExecutor(1) as thread:  # its own event loop, not the tests' session loop
+            thread.submit(asyncio.run, delete_namespace_queues(PlatformSettings(), purge_only=True)).result()
 
 
 @pytest.fixture(scope="session")
