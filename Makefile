@@ -22,7 +22,7 @@ run: install
 
 test: install browser
 	$(BIN)/python -m hotelmate_devtools preflight || echo "hotelmate: local servers unreachable; tests will use testcontainers (Docker)"
-	$(BIN)/python -m pytest -n 3 --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 # Chaos: private RabbitMQ/PostgreSQL instances stopped and restarted under the messaging kit, then the
 # whole system under load through each long scenario (about 10 minutes); prints the chaos table and

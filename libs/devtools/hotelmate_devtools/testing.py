@@ -60,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["HOTELMATE_TEST_RUN"] = run
     os.environ["HOTELMATE_DB_PREFIX"] = f"hmt_{run}_"
     os.environ["HOTELMATE_BUS_NAMESPACE"] = f"hmt_{run}"
-    # Three workers' systems at once must fit PostgreSQL's default 100 connections (5 processes each).
+    # Two (or three) workers' systems at once must fit PostgreSQL's default 100 connections (5 processes each).
     os.environ.setdefault("HOTELMATE_DB_POOL_SIZE", "6")
     os.environ.setdefault("HOTELMATE_ADMIN_EMAIL", "admin@hotelmate.test")
     os.environ.setdefault("HOTELMATE_ADMIN_PASSWORD", "admin-password-for-tests")
