@@ -31,9 +31,8 @@ def _queue_names(namespace: str) -> Iterator[str]:
         yield from (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)])
 
 
-async def delete_namespace_queues(settings: PlatformSettings, *, purge_only: bool = False) -> None:
-    """Delete the queues and the exchange the services declare under ``settings.bus_namespace``
-    (or, with ``purge_only``, empty the queues and keep them)."""
+async def delete_namespace_queues(settings: PlatformSettings) -> None:
+    """Delete the queues and the exchange the services declare under ``settings.bus_namespace``."""
     import aio_pika
 
     connection = await aio_pika.connect(settings.amqp_url)
@@ -41,11 +40,9 @@ async def delete_namespace_queues(settings: PlatformSettings, *, purge_only: boo
         channel = await connection.channel()
         for name in _queue_names(settings.bus_namespace):
             try:
-                await (channel.queue_purge(name) if purge_only else channel.queue_delete(name))
+                await channel.queue_delete(name)
             except Exception:  # noqa: BLE001 - the queue never existed; that closes the channel
                 channel = await connection.channel()
-        if purge_only:
-            return
         try:
             await channel.exchange_delete(f"{settings.bus_namespace}.bus")
         except Exception:  # noqa: BLE001 - already gone

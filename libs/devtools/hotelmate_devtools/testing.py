@@ -85,6 +85,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     try:
         if not _NO_SERVERS:  # nothing was created where no server answered
+            _delete_unit_queues()
             run = f"hmt_{_OWN_RUN[0]}"
             remove_run(PlatformSettings(db_prefix=f"{run}_", bus_namespace=run))
     finally:
@@ -94,7 +95,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def platform_settings() -> PlatformSettings:
-    """The settings of the running work unit (its own database prefix, its worker's bus namespace)."""
+    """The settings of the running work unit (its own database prefix and bus namespace)."""
     return PlatformSettings()
 
 
@@ -102,12 +103,13 @@ def platform_settings() -> PlatformSettings:
 # databases of its own, named at its first test, so no unit reads another's rows, whichever ran
 # before it on the same worker. When a unit ends, so do the systems it started and what its conftest
 # set up for the session (an app consuming the bus in-process, a bus probe), and the
-# ``platform_settings`` it was given; then the worker's queues are emptied, so the next unit meets
-# no message of the last. (The worker keeps one bus namespace: a namespace per unit means creating
-# and deleting a thousand quorum queues per run, which wedged this machine's RabbitMQ once.)
+# ``platform_settings`` it was given, and its queues are deleted: each unit has its own bus
+# namespace too, so the next unit meets no message of the last (a unit's booking ids start again at
+# BK-<year>-000001). At most one unit's queues exist per worker at a time.
 _systems: list[System] = []
 _current_unit: list[str] = [""]
 _unit_fixtures: list[tuple[pytest.FixtureDef, pytest.FixtureRequest]] = []
+_unit_namespace: list[str] = []
 _UNIT = pytest.StashKey[str]()
 
 
@@ -131,9 +133,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         fixturedef, request = _unit_fixtures.pop()
         fixturedef.finish(request)
     if _OWN_RUN and not _NO_SERVERS:
-        os.environ["HOTELMATE_DB_PREFIX"] = f"hmt_{_OWN_RUN[0]}_{hashlib.sha1(unit.encode()).hexdigest()[:6]}_"
+        _delete_unit_queues()
+        names = f"hmt_{_OWN_RUN[0]}_{hashlib.sha1(unit.encode()).hexdigest()[:6]}"
+        os.environ["HOTELMATE_DB_PREFIX"] = f"{names}_"
+        os.environ["HOTELMATE_BUS_NAMESPACE"] = names
+        _unit_namespace.append(names)
+
+
+def _delete_unit_queues() -> None:
+    """Delete the queues of the unit that ended (at most one unit's queues exist at a time)."""
+    while _unit_namespace:
+        settings = PlatformSettings(bus_namespace=_unit_namespace.pop())
         with ThreadPoolExecutor(1) as thread:  # its own event loop, not the tests' session loop
-            thread.submit(asyncio.run, delete_namespace_queues(PlatformSettings(), purge_only=True)).result()
+            thread.submit(asyncio.run, delete_namespace_queues(settings)).result()
 
 
 @pytest.fixture(scope="session")
