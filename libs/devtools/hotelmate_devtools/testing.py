@@ -200,6 +200,7 @@ def private_database():
         yield cluster
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the xdist_group marks we add
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """--import-mode=importlib names a test module after its package: two test packages of the same name
     (two ``integration/__init__.py``, say) would silently run one file's tests twice and the other's never."""
@@ -210,6 +211,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if where and Path(where).resolve() != Path(item.path).resolve():
             raise pytest.UsageError(f"{item.path} was imported as {module.__name__} ({where}): "
                                     "give one of the two test packages another name")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker with ``--dist loadgroup``, every test must carry its unit as the group
+    suffix of its node id (``...::test@unit``): that is all the controller groups by. pytest 9.2 keeps
+    node ids elsewhere and pytest-xdist 3.8's suffix is then silently lost (pytest-xdist issue 1386),
+    which spreads a unit over the workers; fail the run instead of running it that way."""
+    if getattr(session.config.option, "loadgroup", False) and any("@" not in item.nodeid for item in session.items):
+        raise pytest.UsageError("pytest-xdist --dist loadgroup does not group the tests with this pytest "
+                                "(see constraints.txt): the work units would be split across workers")
 
 
 # Fixtures that start processes or servers: a work unit using one takes seconds at least.
