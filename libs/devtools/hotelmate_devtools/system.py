@@ -121,6 +121,7 @@ class Process:
             start_new_session=True,
         )
         self._echo = echo
+        self._interrupted = False
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -138,10 +139,14 @@ class Process:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def interrupt(self) -> None:
+        """SIGINT, once: the process shuts down gracefully (a second SIGINT would make uvicorn quit at once)."""
+        if self.alive() and not self._interrupted:
+            self._interrupted = True
+            self.popen.send_signal(signal.SIGINT)
+
     def stop(self, timeout: float = 10) -> None:
-        if not self.alive():
-            return
-        self.popen.send_signal(signal.SIGINT)
+        self.interrupt()
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -210,6 +215,10 @@ class System:
             return False
 
     def stop(self) -> None:
-        for process in reversed(list(self.processes.values())):
+        """Every process shuts down at once (each one's graceful shutdown takes about half a second)."""
+        processes = list(reversed(self.processes.values()))
+        for process in processes:
+            process.interrupt()
+        for process in processes:
             process.stop()
         self.processes.clear()

@@ -40,10 +40,13 @@ def test_a_folder_sharing_a_session_fixture_and_each_other_module_stay_on_one_wo
     for name in ("test_alone.py", "test_apart.py", "test_aside.py"):
         (tmp_path / name).write_text(textwrap.dedent(RECORDING_TESTS))
     log = tmp_path / "units.log"
+    only_xdist = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # the child starts in seconds without the others
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "hotelmate_devtools.testing", "-p", "no:cacheprovider",
-         "--import-mode=importlib", "-q", "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder", "."],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "UNITS_LOG": str(log)},
+        [sys.executable, "-m", "pytest", "-p", "xdist.plugin", "-p", "hotelmate_devtools.testing",
+         "-p", "no:cacheprovider", "--import-mode=importlib", "-q", "-n", "2", "--dist", "loadgroup",
+         "--no-loadscope-reorder", "."],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **only_xdist, "UNITS_LOG": str(log)},
     )
     assert "36 passed" in run.stdout, run.stdout + run.stderr
     where: dict[str, set[tuple[str, str]]] = defaultdict(set)
