@@ -31,7 +31,7 @@ class BusProbe:
         self._arrived = asyncio.Event()
 
     async def start(self) -> BusProbe:
-        self.connection = await aio_pika.connect_robust(self.amqp_url)
+        self.connection = await aio_pika.connect_robust(self.amqp_url, timeout=10)
         self.channel = await self.connection.channel(publisher_confirms=True)
         self.exchange = await self.channel.declare_exchange(f"{self.namespace}.bus", aio_pika.ExchangeType.TOPIC,
                                                             durable=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections.abc import Iterator
 
 import psycopg
 
@@ -25,24 +24,20 @@ def drop_prefixed_databases(settings: PlatformSettings) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _queue_names(namespace: str) -> Iterator[str]:
-    for owner in QUEUE_OWNERS:
-        base = f"{namespace}.{owner}"
-        yield from (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)])
-
-
 async def delete_namespace_queues(settings: PlatformSettings) -> None:
     """Delete the queues and the exchange the services declare under ``settings.bus_namespace``."""
     import aio_pika
 
-    connection = await aio_pika.connect(settings.amqp_url)
+    connection = await aio_pika.connect(settings.amqp_url, timeout=10)  # a broker that never answers fails the test
     async with connection:
         channel = await connection.channel()
-        for name in _queue_names(settings.bus_namespace):
-            try:
-                await channel.queue_delete(name)
-            except Exception:  # noqa: BLE001 - the queue never existed; that closes the channel
-                channel = await connection.channel()
+        for owner in QUEUE_OWNERS:
+            base = f"{settings.bus_namespace}.{owner}"
+            for name in (base, f"{base}.dlq", *[f"{base}.retry.{i}" for i in range(8)]):
+                try:
+                    await channel.queue_delete(name)
+                except Exception:  # noqa: BLE001 - the queue never existed; that closes the channel
+                    channel = await connection.channel()
         try:
             await channel.exchange_delete(f"{settings.bus_namespace}.bus")
         except Exception:  # noqa: BLE001 - already gone

@@ -233,9 +233,8 @@ def _hand_out_long_work_first(items: list[pytest.Item]) -> None:
     (``--dist loadgroup --no-loadscope-reorder``) hands the units out in that order, so the run does
     not end with one worker on a two-minute test while the other idles."""
     units: dict[str, int] = {}
-    unit_of = {item.nodeid: _work_unit(item) for item in items}
     for item in items:
-        unit = item.stash[_UNIT] = unit_of[item.nodeid]
+        unit = item.stash[_UNIT] = _work_unit(item)
         item.add_marker(pytest.mark.xdist_group(unit))
         if item.get_closest_marker("long"):
             weight = 0
@@ -244,7 +243,7 @@ def _hand_out_long_work_first(items: list[pytest.Item]) -> None:
         else:
             weight = 2
         units[unit] = min(weight, units.get(unit, 2))
-    items.sort(key=lambda item: units[unit_of[item.nodeid]])
+    items.sort(key=lambda item: units[item.stash[_UNIT]])
 
 
 def _work_unit(item: pytest.Item) -> str:
