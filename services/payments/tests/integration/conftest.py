@@ -18,6 +18,7 @@ from hotelmate_contracts import Envelope, Money
 from hotelmate_contracts.saga import RequestCheckout
 from hotelmate_devtools.busprobe import BusProbe
 from hotelmate_devtools.signing import as_gateway
+from hotelmate_devtools.waiting import eventually
 from hotelmate_platform.db import Database
 from hotelmate_platform.settings import PlatformSettings
 
@@ -72,7 +73,9 @@ class Harness:
         booking_id, session_id = await self.request_checkout(amount)
         await self.pay(session_id)
         await self.wait_for(booking_id, "payment_authorized")
-        return booking_id, (await self.row(booking_id))["payment_intent_id"]
+        intent_id = (await self.row(booking_id))["payment_intent_id"]
+        await self.until_handled(intent_id)  # what the test changes next is not undone by a later event
+        return booking_id, intent_id
 
     # --- observation ----------------------------------------------------------------------------
     async def view(self, booking_id: str) -> dict:
@@ -103,6 +106,22 @@ class Harness:
         async with self.db.unit_of_work() as uow:
             sql = "SELECT count(*) FROM stripe_events" + (" WHERE id = :id" if event_id else "")
             return (await uow.session.execute(text(sql), {"id": event_id})).scalar_one()
+
+    async def until_handled(self, object_id: str, timeout: float = 15) -> None:
+        """Every event the emulator has made about ``object_id`` has reached payments and been
+        processed. The first of a payment's events authorises it; the others are handled moments
+        later, each re-reading the PaymentIntent, and would record what a test did at Stripe (or
+        overwrite what it changed in the database) in the meantime."""
+        ids = [event["id"] for event in await self.emulator_events(object_id)]
+
+        async def handled() -> bool:
+            async with self.db.unit_of_work() as uow:
+                done = (await uow.session.execute(text(
+                    "SELECT count(*) FROM stripe_events WHERE id = ANY(:ids) AND processed_at IS NOT NULL"),
+                    {"ids": ids})).scalar_one()
+            return done == len(ids)
+
+        assert await eventually(handled, timeout=timeout), f"not every event of {object_id} was processed: {ids}"
 
     async def until_processed(self, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout

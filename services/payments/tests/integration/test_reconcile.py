@@ -23,6 +23,7 @@ async def test_authorisation_cancelled_behind_our_back_is_drift(manual_webhooks)
     for event in await h.emulator_events(paid["payment_intent"]["id"]):
         await h.deliver(event)
     await h.wait_for(booking_id, "payment_authorized")
+    await h.until_handled(paid["payment_intent"]["id"])  # a later event would read the cancellation below
     # Stripe drops the authorisation and its webhook never reaches us.
     await h.http.post(f"{h.emulator_url}/_emulator/payment_intents/{paid['payment_intent']['id']}/expire_authorization",
                       json={"cancel": True})
