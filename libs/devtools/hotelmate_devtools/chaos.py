@@ -156,8 +156,13 @@ class PrivatePostgres:
         return {}
 
     def start(self) -> None:
-        self._run(f"{POSTGRES_BIN}/pg_ctl", "-D", str(self.home / "data"), "-l", str(self.home / "log"),
-                  "-o", f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off", "-w", "start")
+        try:
+            self._run(f"{POSTGRES_BIN}/pg_ctl", "-D", str(self.home / "data"), "-l", str(self.home / "log"),
+                      "-o", f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off", "-w", "start")
+        except RuntimeError as failed:  # the server's own words, before its directory goes
+            log = self.home / "log"
+            tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-20:]) if log.exists() else ""
+            raise RuntimeError(f"{failed}\n--- {log} ---\n{tail}") from None
 
     def stop(self) -> None:
         self._run(f"{POSTGRES_BIN}/pg_ctl", "-D", str(self.home / "data"), "-m", "fast", "-w", "stop")

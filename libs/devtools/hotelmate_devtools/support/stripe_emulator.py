@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
 import httpx
 import stripe
 
+from ..system import free_port  # noqa: F401  (the emulator tests import it from here)
+
 API_KEY = "sk_test_emulator"
 WEBHOOK_SECRET = "whsec_test_emulator"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_session(client: stripe.StripeClient, amount: int = 25000, **extra: Any):
