@@ -36,6 +36,7 @@ def create_app(settings: InventorySettings) -> FastAPI:
         on_start=[start_catalog_cache, start_sweeper, start_retention],
     )
     install_domain_problems(app)
+    app.router.routes.insert(0, public.FastAvailability())  # availability's plain form skips FastAPI's machinery
     return app
 
 
