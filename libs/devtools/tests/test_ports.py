@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from hotelmate_devtools.chaos import PrivatePostgres, postgres_available, private_postgres
+from hotelmate_devtools.chaos import PrivatePostgres
 from hotelmate_devtools.system import _ephemeral_ports, free_port
 
 
@@ -20,12 +20,10 @@ def test_free_ports_lie_below_the_range_outgoing_connections_use_and_can_be_boun
             s.bind(("127.0.0.1", port))
 
 
-def test_a_private_postgres_that_cannot_start_says_why_in_its_own_words():
-    if not postgres_available():
-        pytest.skip("PostgreSQL server binaries are not installed here")
-    with private_postgres() as cluster, socket.socket() as squatter:
-        cluster.stop()
-        squatter.bind(("127.0.0.1", cluster.port))
+def test_a_private_postgres_that_cannot_start_says_why_in_its_own_words(private_database):
+    private_database.stop()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", private_database.port))
         squatter.listen()
         with pytest.raises(RuntimeError, match="could not bind|already in use|could not create any TCP/IP sockets"):
-            PrivatePostgres(port=cluster.port, home=cluster.home).start()
+            PrivatePostgres(port=private_database.port, home=private_database.home).start()

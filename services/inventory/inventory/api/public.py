@@ -56,6 +56,11 @@ async def get_availability(
     children: int = Query(0, ge=0, le=MAX_PARTY),
     runtime: Runtime = Depends(get_runtime),
 ) -> dict:
+    return await available(runtime, hotel, check_in, check_out, adults, children)
+
+
+async def available(runtime: Runtime, hotel: str, check_in: date, check_out: date, adults: int, children: int) -> dict:
+    """The availability answer, for FastAPI's route and :class:`FastAvailability` alike."""
     async with runtime.db.read_connection() as session:  # plain statements, no ORM
         return await availability(session, hotel, check_in, check_out, adults, children, catalog_cache(runtime))
 
@@ -98,11 +103,8 @@ class FastAvailability(StarletteRoute):
 
     @staticmethod
     async def _answer(request: Request) -> Response:
-        check_in, check_out, adults, children = request.scope["hotelmate.availability"]
-        runtime: Runtime = request.app.state.runtime
-        async with runtime.db.read_connection() as session:
-            answer = await availability(session, request.path_params["hotel"], check_in, check_out, adults, children,
-                                        catalog_cache(runtime))
+        answer = await available(await get_runtime(request), request.path_params["hotel"],
+                                 *request.scope["hotelmate.availability"])
         return Response(_JSON_OBJECT.dump_json(answer), media_type="application/json")
 
 
@@ -110,6 +112,7 @@ _JSON_OBJECT = TypeAdapter(dict)  # what FastAPI serialises a ``-> dict`` endpoi
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _COUNT = re.compile(r"0|[1-9][0-9]?")
 _PARTY = {"adults": (2, 1), "children": (0, 0)}  # default and lowest, as get_availability's Query says
+_QUERY_NAMES = frozenset({"check_in", "check_out", *_PARTY})
 
 
 def _plain_availability_query(raw: bytes) -> tuple[date, date, int, int] | None:
@@ -117,7 +120,7 @@ def _plain_availability_query(raw: bytes) -> tuple[date, date, int, int] | None:
     for pair in raw.split(b"&") if raw else ():
         name, sep, value = pair.partition(b"=")
         key = name.decode("latin-1")
-        if not sep or key in fields or key not in ("check_in", "check_out", *_PARTY):
+        if not sep or key in fields or key not in _QUERY_NAMES:
             return None
         fields[key] = value.decode("latin-1")
     if "check_in" not in fields or "check_out" not in fields:

@@ -1,20 +1,19 @@
 """Availability's plain query (check_in, check_out, adults, children) is served by a lean route
 (``FastAvailability``); every other form by FastAPI's. A guest sees no difference."""
 
-from datetime import timedelta
-
 import pytest
 
 from starlette.routing import Match
 
 from inventory.api.public import FastAvailability
 
-from .conftest import local_today, make_hotel
+from .conftest import make_hotel
+from .test_catalog_cache import stay
 
 
-def days(offset: int = 20, nights: int = 3) -> tuple[str, str]:
-    ci = local_today() + timedelta(days=offset)
-    return str(ci), str(ci + timedelta(days=nights))
+def days() -> tuple[str, str]:
+    dates = stay(nights=3)
+    return dates["check_in"], dates["check_out"]
 
 
 def lean(path: str, query: str) -> bool:
