@@ -34,23 +34,58 @@ class Recorder:
 
 
 class CpuMeter:
-    """CPU seconds of each of the system's processes (and this driver) over a phase."""
+    """CPU seconds of each of the system's processes (and this driver) over a phase; also the servers
+    beside them on this machine (all of PostgreSQL, RabbitMQ) and the whole machine (every core's busy
+    time, whoever used it), so a figure per saga shows where the rest of the machine went."""
 
     def __init__(self, system: System) -> None:
         self.procs = {name: psutil.Process(p.popen.pid) for name, p in system.processes.items()}
         self.procs["load driver"] = psutil.Process(os.getpid())
+        self.servers = {name: proc for name, proc in (("postgres", _server("postgres")),
+                                                      ("rabbitmq", _server("beam.smp"))) if proc is not None}
 
     def sample(self) -> dict[str, float]:
         out = {}
         for name, proc in self.procs.items():
             times = proc.cpu_times()
             out[name] = times.user + times.system
+        for name, top in self.servers.items():
+            out[name] = _tree_seconds(top)
+        machine = psutil.cpu_times()
+        out["whole machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
         return out
 
     @staticmethod
     def used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
         """CPU seconds each process used between two samples."""
         return {name: after[name] - before[name] for name in after}
+
+
+def _server(name: str) -> psutil.Process | None:
+    """The topmost process called ``name`` (PostgreSQL's postmaster, RabbitMQ's VM), if it runs here."""
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if proc.info["name"] == name and proc.parent() is not None and proc.parent().name() != name:
+                return proc
+        except psutil.Error:
+            continue
+    return None
+
+
+def _tree_seconds(top: psutil.Process) -> float:
+    """CPU seconds of ``top``, its live children and the children it has reaped (PostgreSQL's backends)."""
+    try:
+        times = top.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in top.children(recursive=True):
+            try:
+                child_times = child.cpu_times()
+                total += child_times.user + child_times.system
+            except psutil.Error:
+                continue
+        return total
+    except psutil.Error:
+        return 0.0
 
 
 def summary(rec: Recorder, seconds: float, cpu: dict[str, float], unit: str) -> dict:
