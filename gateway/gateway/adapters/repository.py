@@ -8,7 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.access import Identity, Role
 from .tables import staff_accounts
@@ -36,12 +36,12 @@ def _account(row) -> StaffAccount:
                         row.disabled_at, row.token_version)
 
 
-async def find_by_email(session: AsyncSession, email: str) -> StaffAccount | None:
+async def find_by_email(session: AsyncConnection, email: str) -> StaffAccount | None:
     row = (await session.execute(sa.select(staff_accounts).where(staff_accounts.c.email == email.lower()))).first()
     return _account(row) if row else None
 
 
-async def add(session: AsyncSession, *, email: str, password_hash: str, role: Role, hotels: list[str],
+async def add(session: AsyncConnection, *, email: str, password_hash: str, role: Role, hotels: list[str],
               created_by: uuid.UUID | None) -> StaffAccount | None:
     """Insert an account; ``None`` when the email is taken."""
     stmt = (
@@ -55,29 +55,29 @@ async def add(session: AsyncSession, *, email: str, password_hash: str, role: Ro
     return _account(row) if row else None
 
 
-async def admin_exists(session: AsyncSession) -> bool:
+async def admin_exists(session: AsyncConnection) -> bool:
     stmt = sa.select(sa.exists().where(staff_accounts.c.role == Role.ADMIN.value))
     return bool((await session.execute(stmt)).scalar_one())
 
 
-async def find(session: AsyncSession, account_id: uuid.UUID) -> StaffAccount | None:
+async def find(session: AsyncConnection, account_id: uuid.UUID) -> StaffAccount | None:
     row = (await session.execute(sa.select(staff_accounts).where(staff_accounts.c.id == account_id))).first()
     return _account(row) if row else None
 
 
-async def list_all(session: AsyncSession) -> list[StaffAccount]:
+async def list_all(session: AsyncConnection) -> list[StaffAccount]:
     rows = (await session.execute(sa.select(staff_accounts).order_by(staff_accounts.c.email))).all()
     return [_account(row) for row in rows]
 
 
-async def token_state(session: AsyncSession, account_id: uuid.UUID) -> tuple[int, bool] | None:
+async def token_state(session: AsyncConnection, account_id: uuid.UUID) -> tuple[int, bool] | None:
     """``(token_version, disabled)`` of an account, or None when it does not exist."""
     row = (await session.execute(sa.select(staff_accounts.c.token_version, staff_accounts.c.disabled_at)
                                  .where(staff_accounts.c.id == account_id))).first()
     return (row.token_version, row.disabled_at is not None) if row else None
 
 
-async def change(session: AsyncSession, account_id: uuid.UUID, **values) -> StaffAccount | None:
+async def change(session: AsyncConnection, account_id: uuid.UUID, **values) -> StaffAccount | None:
     """Update an account (``role``, ``hotels``, ``password_hash``, ``disabled_at``) and bump its
     token version, so tokens issued before stop working; None when it does not exist."""
     stmt = (sa.update(staff_accounts).where(staff_accounts.c.id == account_id)
@@ -86,7 +86,7 @@ async def change(session: AsyncSession, account_id: uuid.UUID, **values) -> Staf
     return _account(row) if row else None
 
 
-async def other_active_admins(session: AsyncSession, account_id: uuid.UUID) -> int:
+async def other_active_admins(session: AsyncConnection, account_id: uuid.UUID) -> int:
     stmt = sa.select(sa.func.count()).where(staff_accounts.c.role == Role.ADMIN.value,
                                             staff_accounts.c.disabled_at.is_(None), staff_accounts.c.id != account_id)
     return int((await session.execute(stmt)).scalar_one())

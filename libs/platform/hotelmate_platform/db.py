@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from hotelmate_contracts import Message, wrap
 
@@ -35,19 +35,17 @@ class Database:
             hide_parameters=True,  # SQL errors must not echo guest data or tokens into logs
         )
         _ping_when_idle(self.engine.sync_engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # ``async with db.sessions() as session, session.begin():`` — a Core connection, not an ORM
+        # session: we map no classes, only tables, and the ORM session's bookkeeping around each
+        # statement and transaction cost about half again as much CPU (``execute``, ``begin``,
+        # ``commit`` and ``rollback`` take and return the same).
+        self.sessions: Callable[[], AsyncConnection] = self.engine.connect
         # For reads that need no transaction (one statement, or statements that need not agree): each
         # statement stands alone, which saves the BEGIN and ROLLBACK round trips around it.
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.reads = async_sessionmaker(self._autocommit, expire_on_commit=False)
+        self.reads: Callable[[], AsyncConnection] = self._autocommit.connect
         self.outbox_signal = asyncio.Event()
         self._signals: dict[str, asyncio.Event] = {}
-
-    def read_connection(self) -> AsyncConnection:
-        """Like :attr:`reads` without the ORM session around the connection (``async with``): for a
-        hot read path of plain ``text()`` statements, the session's bookkeeping was a tenth of the
-        request's CPU. ``execute`` takes and returns the same as a session's."""
-        return self._autocommit.connect()
 
     def signal(self, name: str) -> asyncio.Event:
         """This process's wake-up event ``name`` (e.g. a worker's "work is due"): set after a commit
@@ -104,14 +102,18 @@ class UnitOfWork:
         self.db = db
         self.correlation_id = correlation_id
         self.causation_id = causation_id
-        self.session: AsyncSession
+        self.session: AsyncConnection
         self._pending: list[Envelope] = []
         self._wake: set[str] = set()
         self._done = False
 
     async def __aenter__(self) -> "UnitOfWork":
-        self.session = self.db.sessions()
-        await self.session.begin()
+        self.session = await self.db.sessions().start()
+        try:
+            await self.session.begin()
+        except BaseException:
+            await self.session.close()
+            raise
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

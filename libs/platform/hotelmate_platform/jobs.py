@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class LeasedJobs:
     lease: str = "next_attempt_at = now() + make_interval(secs => :lease)"
     order_by: str = "next_attempt_at, id"
 
-    async def claim(self, session: AsyncSession, *, limit: int, lease_seconds: float) -> list[Row]:
+    async def claim(self, session: AsyncConnection, *, limit: int, lease_seconds: float) -> list[Row]:
         """Take up to ``limit`` due rows for ``lease_seconds`` (oldest due first), counting an attempt
         on each; commit before working on them."""
         rows = await session.execute(text(f"""
@@ -43,13 +43,13 @@ class LeasedJobs:
             RETURNING *"""), {"n": limit, "lease": lease_seconds})
         return list(rows.all())
 
-    async def postpone(self, session: AsyncSession, job_id: Any, *, delay_seconds: float, error: str) -> None:
+    async def postpone(self, session: AsyncConnection, job_id: Any, *, delay_seconds: float, error: str) -> None:
         """Try the job again in ``delay_seconds`` (a passing failure), keeping the reason."""
         await session.execute(text(f"""
             UPDATE {self.table} SET next_attempt_at = now() + make_interval(secs => :d), last_error = :e
             WHERE id = :id"""), {"id": job_id, "d": delay_seconds, "e": error[:500]})
 
-    async def finish(self, session: AsyncSession, job_id: Any, values: Mapping[str, Any], *,
+    async def finish(self, session: AsyncConnection, job_id: Any, values: Mapping[str, Any], *,
                      stamp: tuple[str, ...] = ()) -> None:
         """Settle the job: set ``values`` (column → value, e.g. its final status and error) and the
         ``stamp`` columns to the transaction's ``now()``."""

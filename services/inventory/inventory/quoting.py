@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelmate_contracts import HotelProfile, Quote
 
@@ -25,14 +25,14 @@ def hotel_today(hotel: Any, now: datetime | None = None) -> date:
     return (now or datetime.now(ZoneInfo(hotel.timezone))).astimezone(ZoneInfo(hotel.timezone)).date()
 
 
-async def require_hotel(session: AsyncSession, slug: str) -> Any:
+async def require_hotel(session: AsyncConnection, slug: str) -> Any:
     hotel = await repo.get_hotel(session, slug)
     if hotel is None:
         raise NotFound(f"unknown hotel {slug}")
     return hotel
 
 
-async def availability(session: AsyncSession, slug: str, check_in: date, check_out: date, adults: int, children: int,
+async def availability(session: AsyncConnection, slug: str, check_in: date, check_out: date, adults: int, children: int,
                        cache: CatalogCache | None = None) -> dict:
     """SPEC §5 availability answer: room types that fit the party, rooms free on every night.
 
@@ -57,7 +57,7 @@ class PricedRoomTypes:
     room_types: list[dict]
 
 
-async def _priced_room_types(session: AsyncSession, slug: str, check_in: date, check_out: date, adults: int,
+async def _priced_room_types(session: AsyncConnection, slug: str, check_in: date, check_out: date, adults: int,
                              children: int) -> PricedRoomTypes:
     hotel = await require_hotel(session, slug)
     validate_stay_dates(check_in, check_out, hotel_today(hotel))
@@ -81,7 +81,7 @@ async def _priced_room_types(session: AsyncSession, slug: str, check_in: date, c
     return PricedRoomTypes(hotel=hotel, room_types=offered)
 
 
-async def public_quote(session: AsyncSession, slug: str, stay: Stay, promo_code: str | None,
+async def public_quote(session: AsyncConnection, slug: str, stay: Stay, promo_code: str | None,
                        cache: CatalogCache | None = None) -> dict:
     """SPEC §5 quote answer. Without a promo code it comes from ``cache`` while the catalogue version
     is unchanged (a promo's redemptions are counted from holds, so a promo quote is always priced live)."""
@@ -112,7 +112,7 @@ class PricedStay:
     sellable: int | None = None
 
 
-async def quote_stay(session: AsyncSession, slug: str, stay: Stay, promo_code: str | None, *,
+async def quote_stay(session: AsyncConnection, slug: str, stay: Stay, promo_code: str | None, *,
                      lock: bool = False, now: datetime | None = None) -> PricedStay:
     """Validate ``stay`` and price it. With ``lock`` the room type row is locked (placing a hold)."""
     hotel = await require_hotel(session, slug)

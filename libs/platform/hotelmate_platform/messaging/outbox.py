@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelmate_contracts import Envelope
 
@@ -11,7 +11,7 @@ from ..observability.tracing import current_carrier
 from .tables import outbox
 
 
-async def write_outbox(session: AsyncSession, envelopes: list[Envelope]) -> None:
+async def write_outbox(session: AsyncConnection, envelopes: list[Envelope]) -> None:
     """Insert ``envelopes`` into the outbox; they are published only if this transaction commits.
 
     When tracing is on, the current trace context is saved with each row (``envelope["trace"]``,

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import format_booking_id
 from .tables import bookings, party, timeline
@@ -16,7 +16,7 @@ from .tables import bookings, party, timeline
 BookingRow = dict[str, Any]  # a bookings row plus "party": list of party rows (the aggregate: domain.booking)
 
 
-async def next_booking_id(session: AsyncSession, year: int) -> str:
+async def next_booking_id(session: AsyncConnection, year: int) -> str:
     """The next id of ``year`` from its own sequence (created on first use after 2040)."""
     name = f"booking_number_{year:04d}"
     if year > 2040:  # the migration made 2024-2040
@@ -25,7 +25,7 @@ async def next_booking_id(session: AsyncSession, year: int) -> str:
     return format_booking_id(year, number)
 
 
-async def insert_booking(session: AsyncSession, values: dict, party_rows: list[dict]) -> bool:
+async def insert_booking(session: AsyncConnection, values: dict, party_rows: list[dict]) -> bool:
     """Insert a new booking; False when its (hotel, Idempotency-Key) already exists."""
     stmt = insert(bookings).values(**values)
     if values.get("idempotency_key"):
@@ -38,13 +38,13 @@ async def insert_booking(session: AsyncSession, values: dict, party_rows: list[d
     return True
 
 
-async def find_by_idempotency_key(session: AsyncSession, hotel: str, key: str) -> BookingRow | None:
+async def find_by_idempotency_key(session: AsyncConnection, hotel: str, key: str) -> BookingRow | None:
     row = (await session.execute(
         sa.select(bookings).where(bookings.c.hotel == hotel, bookings.c.idempotency_key == key))).first()
     return dict(row._mapping) if row else None
 
 
-async def load(session: AsyncSession, booking_id: str, *, hotel: str | None = None,
+async def load(session: AsyncConnection, booking_id: str, *, hotel: str | None = None,
                for_update: bool = False) -> BookingRow | None:
     """The booking with its party, in one query."""
     query = sa.select(bookings, _PARTY_JSON.label("party")).where(bookings.c.id == booking_id)
@@ -65,30 +65,30 @@ _PARTY_JSON = (
 )
 
 
-async def update(session: AsyncSession, booking_id: str, changes: dict) -> None:
+async def update(session: AsyncConnection, booking_id: str, changes: dict) -> None:
     await session.execute(sa.update(bookings).where(bookings.c.id == booking_id)
                           .values(**changes, updated_at=sa.func.now()))
 
 
-async def add_timeline(session: AsyncSession, booking_id: str, from_status: str | None, to_status: str,
+async def add_timeline(session: AsyncConnection, booking_id: str, from_status: str | None, to_status: str,
                        actor: str, reason: str | None) -> None:
     await session.execute(sa.insert(timeline).values(booking_id=booking_id, from_status=from_status,
                                                      to_status=to_status, actor=actor, reason=reason))
 
 
-async def load_timeline(session: AsyncSession, booking_id: str) -> list[dict]:
+async def load_timeline(session: AsyncConnection, booking_id: str) -> list[dict]:
     rows = await session.execute(sa.select(timeline).where(timeline.c.booking_id == booking_id)
                                  .order_by(timeline.c.at, timeline.c.id))
     return [dict(r._mapping) for r in rows]
 
 
-async def due_ids(session: AsyncSession, condition, *, limit: int = 100) -> list[str]:
+async def due_ids(session: AsyncConnection, condition, *, limit: int = 100) -> list[str]:
     """Ids of up to ``limit`` bookings matching ``condition`` (not locked: see :func:`lock_if_due`)."""
     rows = await session.execute(sa.select(bookings.c.id).where(condition).order_by(bookings.c.id).limit(limit))
     return [r.id for r in rows]
 
 
-async def lock_if_due(session: AsyncSession, booking_id: str, condition) -> bool:
+async def lock_if_due(session: AsyncConnection, booking_id: str, condition) -> bool:
     """Lock the booking if it still matches ``condition``; False when it no longer does or another
     replica holds it (``SKIP LOCKED``)."""
     row = await session.execute(sa.select(bookings.c.id).where(bookings.c.id == booking_id, condition)
@@ -96,7 +96,7 @@ async def lock_if_due(session: AsyncSession, booking_id: str, condition) -> bool
     return row.first() is not None
 
 
-async def postpone_sweep(session: AsyncSession, booking_id: str, seconds: float) -> None:
+async def postpone_sweep(session: AsyncConnection, booking_id: str, seconds: float) -> None:
     """The sweeper leaves this booking alone for ``seconds`` (its deadline handling failed)."""
     await session.execute(sa.update(bookings).where(bookings.c.id == booking_id)
                           .values(sweep_after=sa.func.now() + timedelta(seconds=seconds)))
@@ -112,7 +112,7 @@ def decode_cursor(cursor: str) -> tuple[date, str]:
     return date.fromisoformat(day), booking_id
 
 
-async def search(session: AsyncSession, hotel: str, *, status: list[str] | None, arrival_from: date | None,
+async def search(session: AsyncConnection, hotel: str, *, status: list[str] | None, arrival_from: date | None,
                  arrival_to: date | None, q: str | None, limit: int, after: tuple[date, str] | None) -> list[BookingRow]:
     """Staff list: ordered by arrival then id; keyset pagination after ``after``."""
     query = sa.select(bookings).where(bookings.c.hotel == hotel)

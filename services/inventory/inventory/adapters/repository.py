@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Text
 
 from hotelmate_contracts import CancellationPolicy, HotelProfile
@@ -39,22 +39,22 @@ def cancellation_policy(row: Any) -> CancellationPolicy:
     return CancellationPolicy(free_until_hours=row.free_until_hours, penalty=row.penalty, value=value)
 
 
-async def get_hotel(session: AsyncSession, slug: str) -> Any | None:
+async def get_hotel(session: AsyncConnection, slug: str) -> Any | None:
     return (await session.execute(text("SELECT * FROM hotels WHERE slug = :s"), {"s": slug})).first()
 
 
-async def room_types(session: AsyncSession, hotel: str) -> list[Any]:
+async def room_types(session: AsyncConnection, hotel: str) -> list[Any]:
     """Room types of ``hotel`` with their count of in-service rooms."""
     sql = text(f"SELECT rt.*, {SELLABLE} AS sellable FROM room_types rt WHERE rt.hotel = :h ORDER BY rt.code")
     return list((await session.execute(sql, {"h": hotel})).all())
 
 
-async def room_type(session: AsyncSession, hotel: str, code: str) -> Any | None:
+async def room_type(session: AsyncConnection, hotel: str, code: str) -> Any | None:
     sql = text("SELECT * FROM room_types WHERE hotel = :h AND code = :c")
     return (await session.execute(sql, {"h": hotel, "c": code})).first()
 
 
-async def rates_between(session: AsyncSession, hotel: str, start: date, end: date, room_type: str | None = None) -> dict[str, dict[date, Decimal]]:
+async def rates_between(session: AsyncConnection, hotel: str, start: date, end: date, room_type: str | None = None) -> dict[str, dict[date, Decimal]]:
     """Nightly rates on nights ``start`` <= night < ``end``, by room type (one query)."""
     sql = "SELECT room_type, night, price FROM nightly_rates WHERE hotel = :h AND night >= :a AND night < :b"
     params: dict[str, Any] = {"h": hotel, "a": start, "b": end}
@@ -72,12 +72,12 @@ def rules_of(row: Any, rates: dict[str, dict[date, Decimal]]) -> RoomTypeRules:
                          base_rate=row.base_rate, rates=rates.get(row.code, {}))
 
 
-async def taxes(session: AsyncSession, hotel: str) -> list[Tax]:
+async def taxes(session: AsyncConnection, hotel: str) -> list[Tax]:
     rows = await session.execute(text("SELECT * FROM taxes WHERE hotel = :h ORDER BY position"), {"h": hotel})
     return [Tax(code=r.code, name=r.name, kind=r.kind, value=r.value) for r in rows]
 
 
-async def promo(session: AsyncSession, hotel: str, code: str, *, lock: bool = False) -> Promo | None:
+async def promo(session: AsyncConnection, hotel: str, code: str, *, lock: bool = False) -> Promo | None:
     sql = "SELECT * FROM promo_codes WHERE hotel = :h AND code = :c" + (" FOR UPDATE" if lock else "")
     r = (await session.execute(text(sql), {"h": hotel, "c": code})).first()
     if r is None:
@@ -87,7 +87,7 @@ async def promo(session: AsyncSession, hotel: str, code: str, *, lock: bool = Fa
                  max_redemptions=r.max_redemptions, active=r.active)
 
 
-async def promo_redemptions(session: AsyncSession, hotel: str, code: str) -> int:
+async def promo_redemptions(session: AsyncConnection, hotel: str, code: str) -> int:
     sql = text(f"SELECT count(*) FROM holds h WHERE h.hotel = :h AND h.promo_code = :c AND {TAKES_ROOM}")
     return (await session.execute(sql, {"h": hotel, "c": code})).scalar_one()
 
@@ -108,35 +108,35 @@ _VERSION_AND_BUSIEST_SQL = text(f"SELECT {CATALOG_VERSION} AS version, b.room_ty
                                 f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
 
 
-async def busiest_night_per_type(session: AsyncSession, hotel: str, start: date, end: date) -> dict[str, int]:
+async def busiest_night_per_type(session: AsyncConnection, hotel: str, start: date, end: date) -> dict[str, int]:
     """For each room type, the most rooms taken on any night of [start, end) (one query)."""
     return dict((await session.execute(text(BUSIEST_NIGHT_PER_TYPE), {"h": hotel, "a": start, "b": end})).all())
 
 
-async def catalog_version(session: AsyncSession, hotel: str) -> int:
+async def catalog_version(session: AsyncConnection, hotel: str) -> int:
     """The hotel's catalogue version (bumped by a trigger with every change of what prices a stay)."""
     return (await session.execute(_CATALOG_VERSION_SQL, {"h": hotel})).scalar_one()
 
 
-async def catalog_version_and_busiest_night(session: AsyncSession, hotel: str, start: date,
+async def catalog_version_and_busiest_night(session: AsyncConnection, hotel: str, start: date,
                                             end: date) -> tuple[int, dict[str, int]]:
     """The catalogue version and :func:`busiest_night_per_type`, read in one statement (one snapshot)."""
     rows = (await session.execute(_VERSION_AND_BUSIEST_SQL, {"h": hotel, "a": start, "b": end})).all()
     return rows[0].version, {r.room_type: r.taken for r in rows if r.room_type is not None}
 
 
-async def lock_room_type(session: AsyncSession, hotel: str, code: str) -> Any | None:
+async def lock_room_type(session: AsyncConnection, hotel: str, code: str) -> Any | None:
     """Serialise hold decisions per room type across every replica (row lock until commit)."""
     sql = text("SELECT * FROM room_types WHERE hotel = :h AND code = :c FOR UPDATE")
     return (await session.execute(sql, {"h": hotel, "c": code})).first()
 
 
-async def sellable_rooms(session: AsyncSession, hotel: str, room_type: str) -> int:
+async def sellable_rooms(session: AsyncConnection, hotel: str, room_type: str) -> int:
     sql = text("SELECT count(*) FROM rooms WHERE hotel = :h AND room_type = :rt AND in_service")
     return (await session.execute(sql, {"h": hotel, "rt": room_type})).scalar_one()
 
 
-async def busiest_night(session: AsyncSession, hotel: str, room_type: str, start: date, end: date,
+async def busiest_night(session: AsyncConnection, hotel: str, room_type: str, start: date, end: date,
                         excluding: str | None = None) -> int:
     sql = text(f"""
         SELECT coalesce(max(taken), 0) FROM (
@@ -149,23 +149,23 @@ async def busiest_night(session: AsyncSession, hotel: str, room_type: str, start
     return (await session.execute(sql, params)).scalar_one()
 
 
-async def statement_time(session: AsyncSession) -> datetime:
+async def statement_time(session: AsyncConnection) -> datetime:
     """The database's clock now (the instant :data:`TAKES_ROOM` counts at)."""
     return (await session.execute(text("SELECT statement_timestamp()"))).scalar_one()
 
 
-async def get_hold(session: AsyncSession, booking_id: str, *, lock: bool = False) -> Any | None:
+async def get_hold(session: AsyncConnection, booking_id: str, *, lock: bool = False) -> Any | None:
     sql = "SELECT * FROM holds WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")
     return (await session.execute(text(sql), {"b": booking_id})).first()
 
 
-async def holds_by_ids(session: AsyncSession, booking_ids: list[str]) -> list[Any]:
+async def holds_by_ids(session: AsyncConnection, booking_ids: list[str]) -> list[Any]:
     sql = text("SELECT * FROM holds WHERE booking_id = ANY(:ids) ORDER BY booking_id").bindparams(
         bindparam("ids", type_=ARRAY(Text)))
     return list((await session.execute(sql, {"ids": booking_ids})).all())
 
 
-async def insert_hold(session: AsyncSession, **values: Any) -> None:
+async def insert_hold(session: AsyncConnection, **values: Any) -> None:
     values["quote"] = json.dumps(values["quote"])
     sql = text("""
         INSERT INTO holds (booking_id, hotel, room_type, check_in, check_out, adults, children, promo_code,
@@ -175,24 +175,24 @@ async def insert_hold(session: AsyncSession, **values: Any) -> None:
     await session.execute(sql, values)
 
 
-async def insert_tombstone(session: AsyncSession, booking_id: str, hotel: str, reason: str) -> None:
+async def insert_tombstone(session: AsyncConnection, booking_id: str, hotel: str, reason: str) -> None:
     sql = text("INSERT INTO holds (booking_id, hotel, status, reason) VALUES (:b, :h, 'RELEASED', :r) "
                "ON CONFLICT (booking_id) DO NOTHING")
     await session.execute(sql, {"b": booking_id, "h": hotel, "r": reason})
 
 
-async def set_hold(session: AsyncSession, booking_id: str, **values: Any) -> None:
+async def set_hold(session: AsyncConnection, booking_id: str, **values: Any) -> None:
     assignments = ", ".join(f"{k} = :{k}" for k in values)
     sql = text(f"UPDATE holds SET {assignments}, updated_at = now() WHERE booking_id = :booking_id")
     await session.execute(sql, {**values, "booking_id": booking_id})
 
 
-async def delete_assignment(session: AsyncSession, booking_id: str) -> int:
+async def delete_assignment(session: AsyncConnection, booking_id: str) -> int:
     result = await session.execute(text("DELETE FROM room_assignments WHERE booking_id = :b"), {"b": booking_id})
     return result.rowcount
 
 
-async def expire_lapsed_holds(session: AsyncSession, limit: int) -> list[Any]:
+async def expire_lapsed_holds(session: AsyncConnection, limit: int) -> list[Any]:
     """Mark up to ``limit`` HELD holds past their expiry EXPIRED (rows another replica has locked are
     skipped); returns their ``booking_id`` and ``hotel`` (one query)."""
     sql = text("""
@@ -203,7 +203,7 @@ async def expire_lapsed_holds(session: AsyncSession, limit: int) -> list[Any]:
     return list((await session.execute(sql, {"n": limit})).all())
 
 
-async def occupancy(session: AsyncSession, hotel: str, start: date, end: date) -> list[Any]:
+async def occupancy(session: AsyncConnection, hotel: str, start: date, end: date) -> list[Any]:
     """Per room type and date in [start, end]: sellable, sold, held (one query)."""
     sql = text(f"""
         SELECT rt.code AS room_type, d.night::date AS date, {SELLABLE} AS sellable,
@@ -220,7 +220,7 @@ async def occupancy(session: AsyncSession, hotel: str, start: date, end: date) -
 
 # --- the catalogue, as staff write it (idempotent upserts) ----------------------------------------
 
-async def upsert_hotel(session: AsyncSession, slug: str, values: dict[str, Any]) -> None:
+async def upsert_hotel(session: AsyncConnection, slug: str, values: dict[str, Any]) -> None:
     """Create the hotel (default policy: free until 24 h before, then the first night) or update it."""
     await session.execute(text("""
         INSERT INTO hotels (slug, name, timezone, currency, check_in_time, check_out_time, hold_minutes,
@@ -234,7 +234,7 @@ async def upsert_hotel(session: AsyncSession, slug: str, values: dict[str, Any])
         {"slug": slug, **values})
 
 
-async def upsert_room_type(session: AsyncSession, hotel: str, code: str, values: dict[str, Any]) -> None:
+async def upsert_room_type(session: AsyncConnection, hotel: str, code: str, values: dict[str, Any]) -> None:
     await session.execute(text("""
         INSERT INTO room_types (hotel, code, name, max_adults, max_children, base_rate)
         VALUES (:hotel, :code, :name, :max_adults, :max_children, :base_rate)
@@ -243,7 +243,7 @@ async def upsert_room_type(session: AsyncSession, hotel: str, code: str, values:
         {"hotel": hotel, "code": code, **values})
 
 
-async def upsert_room(session: AsyncSession, hotel: str, number: str, values: dict[str, Any]) -> None:
+async def upsert_room(session: AsyncConnection, hotel: str, number: str, values: dict[str, Any]) -> None:
     await session.execute(text("""
         INSERT INTO rooms (hotel, number, room_type, floor, in_service)
         VALUES (:hotel, :number, :room_type, :floor, :in_service)
@@ -252,7 +252,7 @@ async def upsert_room(session: AsyncSession, hotel: str, number: str, values: di
         {"hotel": hotel, "number": number, **values})
 
 
-async def set_rates(session: AsyncSession, hotel: str, room_type: str, first: date, last: date, price: Decimal) -> None:
+async def set_rates(session: AsyncConnection, hotel: str, room_type: str, first: date, last: date, price: Decimal) -> None:
     """``price`` on every night from ``first`` to ``last`` (both included), over what was there."""
     await session.execute(text("""
         INSERT INTO nightly_rates (hotel, room_type, night, price)
@@ -261,7 +261,7 @@ async def set_rates(session: AsyncSession, hotel: str, room_type: str, first: da
         {"h": hotel, "rt": room_type, "a": first, "b": last, "p": price})
 
 
-async def replace_taxes(session: AsyncSession, hotel: str, taxes: list[dict[str, Any]]) -> None:
+async def replace_taxes(session: AsyncConnection, hotel: str, taxes: list[dict[str, Any]]) -> None:
     """The hotel's tax list becomes ``taxes``, in that order."""
     # Serialise replacements of one hotel's list (two concurrent PUTs would both insert).
     await session.execute(text("SELECT 1 FROM hotels WHERE slug = :h FOR UPDATE"), {"h": hotel})
@@ -272,7 +272,7 @@ async def replace_taxes(session: AsyncSession, hotel: str, taxes: list[dict[str,
             {"h": hotel, "c": tax["code"], "p": position, "n": tax["name"], "k": tax["kind"], "v": tax["value"]})
 
 
-async def upsert_promo(session: AsyncSession, hotel: str, code: str, values: dict[str, Any]) -> None:
+async def upsert_promo(session: AsyncConnection, hotel: str, code: str, values: dict[str, Any]) -> None:
     stmt = text("""
         INSERT INTO promo_codes (hotel, code, percent_off, amount_off, valid_from, valid_to, min_nights,
                                  room_types, max_redemptions, active)
@@ -286,7 +286,7 @@ async def upsert_promo(session: AsyncSession, hotel: str, code: str, values: dic
     await session.execute(stmt, {"hotel": hotel, "code": code, **values})
 
 
-async def set_cancellation_policy(session: AsyncSession, hotel: str, free_until_hours: int | None, penalty: str,
+async def set_cancellation_policy(session: AsyncConnection, hotel: str, free_until_hours: int | None, penalty: str,
                                   value: Decimal | None) -> None:
     await session.execute(text(
         "UPDATE hotels SET free_until_hours = :f, penalty = :p, penalty_value = :v WHERE slug = :h"),
@@ -295,14 +295,14 @@ async def set_cancellation_policy(session: AsyncSession, hotel: str, free_until_
 
 # --- room assignments ------------------------------------------------------------------------------
 
-async def lock_room(session: AsyncSession, hotel: str, number: str) -> Any | None:
+async def lock_room(session: AsyncConnection, hotel: str, number: str) -> Any | None:
     """The room, locked: assignments to one room take turns on its row (concurrent inserts checked by
     the exclusion constraint could otherwise wait on each other and end in a deadlock, not a 409)."""
     return (await session.execute(text("SELECT * FROM rooms WHERE hotel = :h AND number = :n FOR UPDATE"),
                                   {"h": hotel, "n": number})).first()
 
 
-async def assign_room(session: AsyncSession, booking_id: str, hotel: str, number: str, check_in: date,
+async def assign_room(session: AsyncConnection, booking_id: str, hotel: str, number: str, check_in: date,
                       check_out: date) -> None:
     """Assign (or move to) room ``number`` for the stay; the exclusion constraint refuses a taken room."""
     await session.execute(text("""
@@ -312,6 +312,6 @@ async def assign_room(session: AsyncSession, booking_id: str, hotel: str, number
         {"b": booking_id, "h": hotel, "n": number, "ci": check_in, "co": check_out})
 
 
-async def get_assignment(session: AsyncSession, hotel: str, booking_id: str) -> Any | None:
+async def get_assignment(session: AsyncConnection, hotel: str, booking_id: str) -> Any | None:
     return (await session.execute(text("SELECT * FROM room_assignments WHERE booking_id = :b AND hotel = :h"),
                                   {"b": booking_id, "h": hotel})).first()

@@ -61,14 +61,14 @@ async def get_availability(
 
 async def available(runtime: Runtime, hotel: str, check_in: date, check_out: date, adults: int, children: int) -> dict:
     """The availability answer, for FastAPI's route and :class:`FastAvailability` alike."""
-    async with runtime.db.read_connection() as session:  # plain statements, no ORM
+    async with runtime.db.reads() as session:
         return await availability(session, hotel, check_in, check_out, adults, children, catalog_cache(runtime))
 
 
 @router.post("/{hotel}/quotes")
 async def create_quote(hotel: str, body: QuoteIn, runtime: Runtime = Depends(get_runtime)) -> dict:
     stay = Stay(body.room_type, body.check_in, body.check_out, body.adults, body.children)
-    async with runtime.db.read_connection() as session:  # plain statements, no ORM
+    async with runtime.db.reads() as session:
         return await public_quote(session, hotel, stay, body.promo_code, catalog_cache(runtime))
 
 

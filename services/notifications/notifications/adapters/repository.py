@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelmate_platform.jobs import LeasedJobs
 
@@ -27,7 +27,7 @@ DELIVERIES_DUE = "deliveries-due"
 HELD_ERROR = "held: this hotel emailed too many new addresses this hour (retry to send it)"
 
 
-async def add_delivery(session: AsyncSession, *, event_id: uuid.UUID, event_type: str, hotel: str, booking_id: str,
+async def add_delivery(session: AsyncConnection, *, event_id: uuid.UUID, event_type: str, hotel: str, booking_id: str,
                        email: PlannedEmail, rendered: RenderedEmail, first_contact: bool = False,
                        held: bool = False) -> bool:
     """Write a PENDING delivery (FAILED when ``held``: staff may send it with a retry); False when
@@ -46,7 +46,7 @@ async def add_delivery(session: AsyncSession, *, event_id: uuid.UUID, event_type
     return written.first() is not None
 
 
-async def address_known(session: AsyncSession, hotel: str, recipient: str) -> bool:
+async def address_known(session: AsyncConnection, hotel: str, recipient: str) -> bool:
     """Whether ``hotel`` has written to ``recipient`` before (an email not held back)."""
     query = select(deliveries.c.id).where(deliveries.c.hotel == hotel, ~deliveries.c.held,
                                           func.lower(deliveries.c.recipient) == recipient.lower()).limit(1)
@@ -57,14 +57,14 @@ async def address_known(session: AsyncSession, hotel: str, recipient: str) -> bo
 NEW_ADDRESS_LOCK = 0x6E657761  # "newa"
 
 
-async def lock_new_addresses(session: AsyncSession, hotel: str) -> None:
+async def lock_new_addresses(session: AsyncConnection, hotel: str) -> None:
     """Serialise, per hotel and until this transaction ends, counting new addresses and writing one:
     a second event waits for the first to commit, then counts its row (the limit holds exactly)."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(:hotel))"),
                           {"k": NEW_ADDRESS_LOCK, "hotel": hotel})
 
 
-async def first_contacts_since(session: AsyncSession, hotel: str, since: timedelta) -> int:
+async def first_contacts_since(session: AsyncConnection, hotel: str, since: timedelta) -> int:
     """How many new addresses ``hotel`` has written to in the last ``since``."""
     query = select(func.count()).select_from(deliveries).where(
         deliveries.c.hotel == hotel, deliveries.c.first_contact, deliveries.c.created_at > func.now() - since)
@@ -80,7 +80,7 @@ DELIVERIES = LeasedJobs(
 )
 
 
-async def claim_next(session: AsyncSession, *, lease_seconds: float) -> Row | None:
+async def claim_next(session: AsyncConnection, *, lease_seconds: float) -> Row | None:
     """Mark the next due delivery SENDING under a lease; ``None`` when none is due (or every due one
     is being claimed by another sender). Commit, then send at once: the lease covers one SMTP call,
     never a batch, so no other replica can take it over while it is being sent."""
@@ -93,7 +93,7 @@ def _still_ours(delivery_id: int, attempts: int):
     return and_(deliveries.c.id == delivery_id, deliveries.c.status == "SENDING", deliveries.c.attempts == attempts)
 
 
-async def mark_sent(session: AsyncSession, row: Row) -> None:
+async def mark_sent(session: AsyncConnection, row: Row) -> None:
     values = {"status": "SENT", "sent_at": func.now(), "updated_at": func.now(), "lease_until": None,
               "last_error": None}
     if row.template in SECRET_BEARING:
@@ -101,7 +101,7 @@ async def mark_sent(session: AsyncSession, row: Row) -> None:
     await session.execute(update(deliveries).where(_still_ours(row.id, row.attempts)).values(**values))
 
 
-async def mark_failed_attempt(session: AsyncSession, row: Row, *, error: str, retry_in: float | None) -> None:
+async def mark_failed_attempt(session: AsyncConnection, row: Row, *, error: str, retry_in: float | None) -> None:
     """Back to PENDING after ``retry_in`` seconds, or FAILED (with the reason) when it is ``None``."""
     values = {"last_error": error[:1000], "updated_at": func.now(), "lease_until": None}
     if retry_in is None:
@@ -111,7 +111,7 @@ async def mark_failed_attempt(session: AsyncSession, row: Row, *, error: str, re
     await session.execute(update(deliveries).where(_still_ours(row.id, row.attempts)).values(**values))
 
 
-async def list_for_hotel(session: AsyncSession, hotel: str, *, status: str | None, limit: int,
+async def list_for_hotel(session: AsyncConnection, hotel: str, *, status: str | None, limit: int,
                          before_id: int | None) -> list[Row]:
     """Newest first; ``before_id`` is the keyset cursor."""
     query = select(deliveries).where(deliveries.c.hotel == hotel)
@@ -122,13 +122,13 @@ async def list_for_hotel(session: AsyncSession, hotel: str, *, status: str | Non
     return list((await session.execute(query.order_by(deliveries.c.id.desc()).limit(limit))).all())
 
 
-async def get_for_update(session: AsyncSession, hotel: str, delivery_id: int) -> Row | None:
+async def get_for_update(session: AsyncConnection, hotel: str, delivery_id: int) -> Row | None:
     query = (select(deliveries).where(deliveries.c.hotel == hotel, deliveries.c.id == delivery_id)
              .with_for_update())
     return (await session.execute(query)).first()
 
 
-async def requeue(session: AsyncSession, delivery_id: int) -> Row:
+async def requeue(session: AsyncConnection, delivery_id: int) -> Row:
     """FAILED → PENDING with a fresh retry budget; the last error stays until the next attempt. A
     held email is released: staff vouch for its address."""
     result = await session.execute(

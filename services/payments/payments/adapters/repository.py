@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelmate_platform.jobs import LeasedJobs
 
@@ -15,7 +15,7 @@ from ..domain.model import PaymentState, Status
 _STATE_FIELDS = ("status", "closed", "flagged", "flag_reason", "captured_minor", "refunded_minor")
 
 
-async def insert_payment(session: AsyncSession, **row: Any) -> bool:
+async def insert_payment(session: AsyncConnection, **row: Any) -> bool:
     result = await session.execute(text("""
         INSERT INTO payments (booking_id, hotel, currency, amount_minor, checkout_expires_at, return_url,
                               description, customer_email)
@@ -25,19 +25,19 @@ async def insert_payment(session: AsyncSession, **row: Any) -> bool:
     return result.rowcount == 1
 
 
-async def get_payment(session: AsyncSession, booking_id: str, *, lock: bool = False) -> dict | None:
+async def get_payment(session: AsyncConnection, booking_id: str, *, lock: bool = False) -> dict | None:
     sql = "SELECT * FROM payments WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")
     row = (await session.execute(text(sql), {"b": booking_id})).mappings().first()
     return dict(row) if row else None
 
 
-async def list_payments(session: AsyncSession, booking_ids: list[str]) -> list[dict]:
+async def list_payments(session: AsyncConnection, booking_ids: list[str]) -> list[dict]:
     rows = await session.execute(text("SELECT * FROM payments WHERE booking_id = ANY(:ids) ORDER BY booking_id"),
                                  {"ids": booking_ids})
     return [dict(r) for r in rows.mappings()]
 
 
-async def find_booking_id(session: AsyncSession, *, intent_id: str | None, session_id: str | None) -> str | None:
+async def find_booking_id(session: AsyncConnection, *, intent_id: str | None, session_id: str | None) -> str | None:
     row = (await session.execute(text("""
         SELECT booking_id FROM payments
         WHERE (payment_intent_id = :pi AND :pi IS NOT NULL) OR (checkout_session_id = :cs AND :cs IS NOT NULL)
@@ -51,7 +51,7 @@ def state_of(row: dict) -> PaymentState:
                         captured_minor=row["captured_minor"], refunded_minor=row["refunded_minor"])
 
 
-async def update_payment(session: AsyncSession, booking_id: str, state: PaymentState | None = None,
+async def update_payment(session: AsyncConnection, booking_id: str, state: PaymentState | None = None,
                          **fields: Any) -> None:
     values = {k: v for k, v in asdict(state).items() if k in _STATE_FIELDS} if state else {}
     values.update(fields)
@@ -69,7 +69,7 @@ async def update_payment(session: AsyncSession, booking_id: str, state: PaymentS
 OPERATIONS_DUE = "payment-operations"
 
 
-async def add_operation(session: AsyncSession, booking_id: str, op_key: str, kind: str, *,
+async def add_operation(session: AsyncConnection, booking_id: str, op_key: str, kind: str, *,
                         amount_minor: int | None = None, reason: str | None = None,
                         retry_failed: bool = False) -> bool:
     """One operation per (booking, op_key); ``retry_failed`` puts a FAILED one back in the queue."""
@@ -82,7 +82,7 @@ async def add_operation(session: AsyncSession, booking_id: str, op_key: str, kin
     return result.rowcount == 1
 
 
-async def arm_void(session: AsyncSession, booking_id: str, reason: str) -> None:
+async def arm_void(session: AsyncConnection, booking_id: str, reason: str) -> None:
     """Make sure a void will run (again): an authorisation may appear after an earlier void finished."""
     await session.execute(text("""
         INSERT INTO payment_operations (booking_id, op_key, kind, reason) VALUES (:b, 'void', 'VOID', :r)
@@ -96,23 +96,23 @@ OPERATIONS = LeasedJobs("payment_operations", due="status = 'PENDING' AND next_a
 STRIPE_EVENTS = LeasedJobs("stripe_events", due="processed_at IS NULL AND next_attempt_at <= now()")
 
 
-async def claim_due(session: AsyncSession, jobs: LeasedJobs, limit: int, lease_seconds: float) -> list[dict]:
+async def claim_due(session: AsyncConnection, jobs: LeasedJobs, limit: int, lease_seconds: float) -> list[dict]:
     """Take up to ``limit`` due rows of ``jobs`` for ``lease_seconds``: a worker that dies mid-call
     leaves the row to be taken over, with the same idempotency key."""
     return [dict(r._mapping) for r in await jobs.claim(session, limit=limit, lease_seconds=lease_seconds)]
 
 
-async def finish_operation(session: AsyncSession, op_id: int, status: str, error: str | None = None) -> None:
+async def finish_operation(session: AsyncConnection, op_id: int, status: str, error: str | None = None) -> None:
     await OPERATIONS.finish(session, op_id, {"status": status, "last_error": error}, stamp=("finished_at",))
 
 
-async def operations_of(session: AsyncSession, booking_id: str) -> list[dict]:
+async def operations_of(session: AsyncConnection, booking_id: str) -> list[dict]:
     rows = await session.execute(text("SELECT * FROM payment_operations WHERE booking_id = :b ORDER BY id"),
                                  {"b": booking_id})
     return [dict(r) for r in rows.mappings()]
 
 
-async def refunded_by_operations(session: AsyncSession, booking_id: str) -> int:
+async def refunded_by_operations(session: AsyncConnection, booking_id: str) -> int:
     row = (await session.execute(text("""
         SELECT coalesce(sum(amount_minor), 0) FROM payment_operations
         WHERE booking_id = :b AND kind = 'REFUND' AND status = 'DONE'"""), {"b": booking_id})).first()
@@ -121,13 +121,13 @@ async def refunded_by_operations(session: AsyncSession, booking_id: str) -> int:
 
 # --- stored Stripe events -----------------------------------------------------------------------
 
-async def store_event(session: AsyncSession, event_id: str, event_type: str, payload: bytes) -> bool:
+async def store_event(session: AsyncConnection, event_id: str, event_type: str, payload: bytes) -> bool:
     result = await session.execute(text("""
         INSERT INTO stripe_events (id, type, payload) VALUES (:id, :t, CAST(:p AS jsonb))
         ON CONFLICT (id) DO NOTHING"""), {"id": event_id, "t": event_type, "p": payload.decode("utf-8")})
     return result.rowcount == 1
 
 
-async def mark_event_processed(session: AsyncSession, event_id: str, note: str | None = None) -> None:
+async def mark_event_processed(session: AsyncConnection, event_id: str, note: str | None = None) -> None:
     await session.execute(text("UPDATE stripe_events SET processed_at = now(), last_error = :n WHERE id = :id"),
                           {"id": event_id, "n": note})
