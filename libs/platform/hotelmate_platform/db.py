@@ -44,6 +44,8 @@ class Database:
         # statement stands alone, which saves the BEGIN and ROLLBACK round trips around it.
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.reads: Callable[[], AsyncConnection] = self._autocommit.connect
+        # The same for a write that is one statement (atomic on its own): no BEGIN and COMMIT round trips.
+        self.autocommit: Callable[[], AsyncConnection] = self._autocommit.connect
         self.outbox_signal = asyncio.Event()
         self._signals: dict[str, asyncio.Event] = {}
 

@@ -63,15 +63,34 @@ class EventProcessor:
         async with self.db.unit_of_work() as uow:
             rows = await repo.claim_due(uow.session, repo.STRIPE_EVENTS, self.settings.payments_worker_batch,
                                         self.settings.payments_lease_seconds)
-        await asyncio.gather(*(self.process(row) for row in rows))
+        # Events about one PaymentIntent (a payment sends two or three at once) share one retrieval of
+        # it, made after all of them were stored, so it is as new as any of them; each group runs apart.
+        groups: dict[str | None, list[dict]] = {}
+        for row in rows:
+            groups.setdefault(self._intent_to_read(row) or row["id"], []).append(row)
+        await asyncio.gather(*(self.process_group(group) for group in groups.values()))
         return len(rows)
+
+    @staticmethod
+    def _intent_to_read(row: dict) -> str | None:
+        """The PaymentIntent an event makes us read from Stripe, if any."""
+        if row["type"] not in HANDLED or row["type"] == "charge.refunded":
+            return None
+        return references(row["payload"]["data"]["object"])[1]
+
+    async def process_group(self, rows: list[dict]) -> None:
+        intents: dict[str, dict] = {}  # read once for the group, on its first event that needs it
+        for row in rows:
+            await self.process(row, intents)
 
     async def run_forever(self) -> None:
         await run_jobs_forever(self.run_once, wake=self.wakeup, poll_seconds=self.settings.payments_worker_poll_seconds)
 
-    async def process(self, row: dict) -> None:
+    async def process(self, row: dict, intents: dict[str, dict] | None = None) -> None:
+        """Handle one claimed event; ``intents`` holds the PaymentIntents its group has read already."""
         try:
-            await self._handle(row["id"], row["type"], row["payload"]["data"]["object"])
+            await self._handle(row["id"], row["type"], row["payload"]["data"]["object"],
+                               intents if intents is not None else {})
         except Exception as exc:  # noqa: BLE001 - the stored event stays; it is tried again later
             if not isinstance(exc, (StripeUnavailable, StripeRefused)):
                 log.exception("stripe event %s (%s) crashed", row["id"], row["type"])
@@ -85,7 +104,7 @@ class EventProcessor:
 
             await settle(row, postpone, f"stripe event {row['id']}")
 
-    async def _handle(self, event_id: str, event_type: str, obj: dict) -> None:
+    async def _handle(self, event_id: str, event_type: str, obj: dict, intents: dict[str, dict]) -> None:
         if event_type not in HANDLED:
             log.info("stripe event %s (%s) acknowledged, nothing to do", event_id, event_type)
             async with self.db.unit_of_work() as uow:
@@ -93,7 +112,11 @@ class EventProcessor:
             return
         booking_id, intent_id, session_id = references(obj)
         # Order-independent: the event is a hint, Stripe's current PaymentIntent is the fact.
-        intent = await self.stripe.retrieve_intent(intent_id) if intent_id and event_type != "charge.refunded" else None
+        intent = None
+        if intent_id and event_type != "charge.refunded":
+            if intent_id not in intents:
+                intents[intent_id] = await self.stripe.retrieve_intent(intent_id)
+            intent = intents[intent_id]
         async with self.db.unit_of_work() as uow:
             if booking_id is None:
                 booking_id = await repo.find_booking_id(uow.session, intent_id=intent_id, session_id=session_id)

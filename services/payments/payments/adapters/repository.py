@@ -121,10 +121,16 @@ async def refunded_by_operations(session: AsyncConnection, booking_id: str) -> i
 
 # --- stored Stripe events -----------------------------------------------------------------------
 
-async def store_event(session: AsyncConnection, event_id: str, event_type: str, payload: bytes) -> bool:
+async def store_event(session: AsyncConnection, event_id: str, event_type: str, payload: bytes, *,
+                      handled: bool = True) -> bool:
+    """Store an event once (False for a repeat); one that is not ``handled`` is stored processed,
+    noted ``ignored``, so no worker ever claims it."""
     result = await session.execute(text("""
-        INSERT INTO stripe_events (id, type, payload) VALUES (:id, :t, CAST(:p AS jsonb))
-        ON CONFLICT (id) DO NOTHING"""), {"id": event_id, "t": event_type, "p": payload.decode("utf-8")})
+        INSERT INTO stripe_events (id, type, payload, processed_at, last_error)
+        VALUES (:id, :t, CAST(:p AS jsonb), CASE WHEN :handled THEN NULL ELSE now() END,
+                CASE WHEN :handled THEN NULL ELSE 'ignored' END)
+        ON CONFLICT (id) DO NOTHING"""), {"id": event_id, "t": event_type, "p": payload.decode("utf-8"),
+                                          "handled": handled})
     return result.rowcount == 1
 
 

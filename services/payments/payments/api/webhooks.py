@@ -1,7 +1,8 @@
 """``POST /webhooks/stripe`` (and ``/api/v1/webhooks/stripe``): verify, store, answer. Nothing else.
 
 The signature is checked on the raw bytes; the event is stored (unique by id) before ``200``;
-a storage failure answers ``503`` so Stripe retries. Processing happens in ``payments.webhooks``.
+a storage failure answers ``503`` so Stripe retries. Processing happens in ``payments.webhooks``; an
+event of a type payments does not act on (``charge.succeeded``, ...) is stored already processed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hotelmate_platform.ratelimit import TokenBucket  # noqa: F401  (payments.ap
 from hotelmate_platform.service import Runtime, get_runtime
 
 from ..adapters import repository as repo
+from ..webhooks import HANDLED
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -71,13 +73,15 @@ async def receive_stripe_event(request: Request, runtime: Runtime = Depends(get_
         raise Problem(429, "Too many webhook deliveries; retry later.", code="rate-limited",
                       headers={"Retry-After": "1"})
     try:
-        async with runtime.db.unit_of_work() as uow:
-            stored = await repo.store_event(uow.session, event_id, event_type, body)
+        async with runtime.db.autocommit() as conn:  # one statement: its own transaction
+            stored = await repo.store_event(conn, event_id, event_type, body, handled=event_type in HANDLED)
     except (SQLAlchemyError, OSError):
         log.exception("could not store stripe event %s", event_id)
         WEBHOOKS.labels("storage_failed").inc()
         raise Problem(503, "The event could not be stored; retry.", code="storage-unavailable") from None
     WEBHOOKS.labels("stored" if stored else "duplicate").inc()
-    if stored:
+    if stored and event_type in HANDLED:
         runtime.extras["event_processor"].wakeup.set()
+    elif stored:
+        log.info("stripe event %s (%s) acknowledged, nothing to do", event_id, event_type)
     return {"received": True, "duplicate": not stored}

@@ -7,6 +7,8 @@ import itertools
 import json
 import time
 
+from sqlalchemy import text
+
 from hotelmate_contracts.saga import CapturePayment, VoidPayment
 
 DECLINES = "4000000000000002"
@@ -58,6 +60,21 @@ async def test_same_event_five_times_has_one_effect(manual_webhooks):
     await h.until_processed()
     assert await h.stored_events(event["id"]) == 1
     assert len(h.announced(booking_id, "payment_authorized")) == 1
+
+
+async def test_an_event_payments_does_not_act_on_is_stored_already_processed(manual_webhooks):
+    h = manual_webhooks
+    booking_id, _, events = await authorised_silently(h)
+    event = of_type(events, "charge.succeeded")
+    answers = [await h.deliver(event) for _ in range(2)]
+    assert [(a.status_code, a.json()["duplicate"]) for a in answers] == [(200, False), (200, True)]
+    await h.until_processed()
+    async with h.db.reads() as conn:
+        stored = (await conn.execute(text("SELECT processed_at, last_error, attempts FROM stripe_events WHERE id = :id"),
+                                     {"id": event["id"]})).one()
+    assert stored.processed_at is not None and stored.last_error == "ignored"
+    assert stored.attempts == 0  # no worker had to claim it
+    assert (await h.row(booking_id))["status"] == "CHECKOUT_OPEN"  # it changed nothing
 
 
 async def test_events_in_every_order_reach_the_same_end_state(manual_webhooks):
