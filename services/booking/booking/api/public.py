@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -66,6 +67,7 @@ async def guest_booking(hotel: str, booking_id: str, request: Request,
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "A guest token is required.", code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    request.state.read_at = time.monotonic()  # for a long poll: changes heard after this need a re-read
     async with runtime.db.reads() as session:
         booking = await repository.load(session, booking_id, hotel=hotel)
     # Compare even when the booking is unknown, so timing tells nothing.
@@ -91,16 +93,16 @@ async def place_booking(hotel: str, body: BookingRequest, request: Request,
 
 
 @router.get("/{booking_id}")
-async def view_booking(wait: WaitFor | None = Depends(wait_request), booking: dict = Depends(guest_booking),
-                       runtime: Runtime = Depends(get_runtime)):
+async def view_booking(request: Request, wait: WaitFor | None = Depends(wait_request),
+                       booking: dict = Depends(guest_booking), runtime: Runtime = Depends(get_runtime)):
     """The guest's view; with ``wait_for``, answered once the status is one of them or at the timeout."""
     if wait is not None and booking["status"] not in wait.statuses:
         async def load() -> dict | None:
             async with runtime.db.reads() as session:
                 return await repository.load(session, booking["id"], hotel=booking["hotel"])
 
-        booking = await runtime.extras["status_watch"].wait_for(booking["id"], wait.statuses, wait.timeout,
-                                                                load) or booking
+        booking = await runtime.extras["status_watch"].wait_for(
+            booking["id"], wait.statuses, wait.timeout, load, current=booking, read_at=request.state.read_at) or booking
     return guest_view(booking)
 
 
