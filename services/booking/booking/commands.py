@@ -105,7 +105,7 @@ class BookingCommands:
         self.outbox = BookingOutbox(runtime.settings)
 
     async def _replay(self, hotel: str, key: str, digest: str) -> Placed | None:
-        async with self.db.sessions() as session:
+        async with self.db.reads() as session:
             found = await repository.find_by_idempotency_key(session, hotel, key)
         if found is None:
             return None

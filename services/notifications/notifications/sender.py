@@ -45,8 +45,8 @@ class Sender:
         email to one replica), so a slow batch never outlasts a lease."""
         attempted = 0
         while attempted < self.settings.mail_batch_size:
-            async with self.db.sessions() as session, session.begin():
-                row = await repository.claim_next(session, lease_seconds=self.settings.mail_lease_seconds)
+            async with self.db.autocommit() as conn:  # one statement: claimed and committed
+                row = await repository.claim_next(conn, lease_seconds=self.settings.mail_lease_seconds)
             if row is None:
                 break
             await self.deliver(row)
@@ -66,8 +66,8 @@ class Sender:
             log.exception("delivery %s: unexpected error while sending", row.id)
             await self._failed(row, f"unexpected: {type(exc).__name__}", permanent=False)
             return
-        async with self.db.sessions() as session, session.begin():
-            await repository.mark_sent(session, row)
+        async with self.db.autocommit() as conn:
+            await repository.mark_sent(conn, row)
         EMAILS.labels("sent").inc()
         log.info("delivery %s (%s, booking %s) sent", row.id, row.template, row.booking_id)
 

@@ -36,8 +36,8 @@ class OperationWorker:
 
     async def run_once(self) -> int:
         """Claim a batch of due operations and run them side by side; answers how many ran."""
-        async with self.db.unit_of_work() as uow:
-            ops = await repo.claim_due(uow.session, repo.OPERATIONS, self.settings.payments_worker_batch,
+        async with self.db.autocommit() as conn:  # one statement: committed before the work
+            ops = await repo.claim_due(conn, repo.OPERATIONS, self.settings.payments_worker_batch,
                                        self.settings.payments_lease_seconds)
         await asyncio.gather(*(self.run(op) for op in ops))
         return len(ops)
@@ -93,8 +93,8 @@ class OperationWorker:
         log.info("operation %s of %s failed: %s", op["op_key"], op["booking_id"], reason)
 
     async def _done(self, op: dict) -> None:
-        async with self.db.unit_of_work() as uow:
-            await repo.finish_operation(uow.session, op["id"], "DONE")
+        async with self.db.autocommit() as conn:
+            await repo.finish_operation(conn, op["id"], "DONE")
 
     async def _load(self, booking_id: str) -> dict:
         # One statement, no lock (the record step locks and re-reads): no transaction around it.

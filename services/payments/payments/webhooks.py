@@ -60,8 +60,8 @@ class EventProcessor:
         self.wakeup = asyncio.Event()
 
     async def run_once(self) -> int:
-        async with self.db.unit_of_work() as uow:
-            rows = await repo.claim_due(uow.session, repo.STRIPE_EVENTS, self.settings.payments_worker_batch,
+        async with self.db.autocommit() as conn:  # one statement: committed before the work
+            rows = await repo.claim_due(conn, repo.STRIPE_EVENTS, self.settings.payments_worker_batch,
                                         self.settings.payments_lease_seconds)
         # Events about one PaymentIntent (a payment sends two or three at once) share one retrieval of
         # it, made after all of them were stored, so it is as new as any of them; each group runs apart.

@@ -161,5 +161,5 @@ class OutboxRelay:
                     row_id, message_type, pause)
 
     async def mark_published(self, ids: list[int]) -> None:
-        async with self.db.sessions() as session, session.begin():
-            await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now()))
+        async with self.db.autocommit() as conn:  # one statement
+            await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now()))
