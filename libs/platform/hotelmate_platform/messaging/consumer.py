@@ -39,6 +39,9 @@ from .tables import inbox
 
 log = logging.getLogger(__name__)
 
+# Built once (SQLAlchemy keys its compiled form once, not per message).
+_RECORD_IN_INBOX = insert(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
+
 Handler = Callable[[UnitOfWork, Message, Envelope], Awaitable[None]]
 
 
@@ -168,14 +171,9 @@ class Consumer:
         async with self.db.unit_of_work(
             correlation_id=envelope.correlation_id, causation_id=envelope.message_id
         ) as uow:
-            first_time = (
-                await uow.session.execute(
-                    insert(inbox)
-                    .values(consumer=self.service, message_id=envelope.message_id, type=envelope.type)
-                    .on_conflict_do_nothing()
-                    .returning(inbox.c.message_id)
-                )
-            ).first()
+            first_time = (await uow.session.execute(
+                _RECORD_IN_INBOX, {"consumer": self.service, "message_id": envelope.message_id, "type": envelope.type}
+            )).first()
             if first_time is None:
                 log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
                 return False

@@ -11,6 +11,9 @@ from ..observability.tracing import current_carrier
 from .tables import outbox
 
 
+_INSERT = insert(outbox)  # built once: SQLAlchemy keys its compiled form once, not per transaction
+
+
 async def write_outbox(session: AsyncConnection, envelopes: list[Envelope]) -> None:
     """Insert ``envelopes`` into the outbox; they are published only if this transaction commits.
 
@@ -19,7 +22,7 @@ async def write_outbox(session: AsyncConnection, envelopes: list[Envelope]) -> N
     trace = current_carrier()
     extra = {"trace": trace} if trace else {}
     await session.execute(
-        insert(outbox),
+        _INSERT,
         [
             {"message_id": e.message_id, "type": e.type, "envelope": {**e.model_dump(mode="json"), **extra}}
             for e in envelopes
