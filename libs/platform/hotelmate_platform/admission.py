@@ -56,8 +56,12 @@ class Slots:
         while self._freed and self._freed[0] < now - self.PACE_SECONDS:
             self._freed.popleft()
         wait = least
-        if len(self._freed) >= 2:
-            per_second = len(self._freed) / max(now - self._freed[0], 0.1)
+        # The pace of the last few slots only (two rounds of the limit): when load steps up, the last
+        # ten seconds' pace is that of the quiet time before, and told a hundred clients arriving at
+        # once to come back in seconds while the service cleared them in a tenth of one.
+        recent = min(len(self._freed), max(2 * self.limit, 16))
+        if recent >= 2:
+            per_second = recent / max(now - self._freed[-recent], 0.1)
             wait = (self.in_use + len(self._waiting)) / per_second
         return math.ceil(min(max(wait, least), most))
 

@@ -85,6 +85,22 @@ async def test_no_more_waiters_than_allowed():
         assert (await first).status_code == (await waiting).status_code == 200
 
 
+def test_retry_after_follows_the_pace_of_the_last_slots_when_load_steps_up():
+    now = [100.0]
+    slots = Slots(4, queue_seconds=1, max_waiting=1000, clock=lambda: now[0])
+    for _ in range(20):  # a quiet time: 2 requests a second for 10 s
+        now[0] += 0.5
+        slots.in_use += 1
+        slots.release()
+    for _ in range(40):  # then a hundred clients at once: 400 requests a second
+        now[0] += 0.0025
+        slots.in_use += 1
+        slots.release()
+    slots.in_use = 4
+    slots._waiting.extend(object() for _ in range(96))  # 100 ahead: a quarter of a second at the new pace
+    assert slots.retry_after(1) == 1  # (the ten seconds' pace, 6 a second, said 16 s)
+
+
 def test_retry_after_is_the_time_the_requests_ahead_need_at_the_measured_pace():
     now = [100.0]
     slots = Slots(2, queue_seconds=1, max_waiting=100, clock=lambda: now[0])
