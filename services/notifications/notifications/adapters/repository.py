@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,18 +32,18 @@ async def add_delivery(session: AsyncConnection, *, event_id: uuid.UUID, event_t
                        held: bool = False) -> bool:
     """Write a PENDING delivery (FAILED when ``held``: staff may send it with a retry); False when
     this event already has it for this recipient and template."""
-    status = {"status": "FAILED", "last_error": HELD_ERROR} if held else {"status": "PENDING"}
-    written = await session.execute(
-        insert(deliveries)
-        .values(event_id=event_id, event_type=event_type, hotel=hotel, booking_id=booking_id,
-                template=email.template, audience=email.audience, recipient=email.recipient,
-                sender_name=email.sender_name, reply_to=email.reply_to, subject=rendered.subject,
-                text_body=rendered.text, html_body=rendered.html, attempts=0, next_attempt_at=func.now(),
-                first_contact=first_contact, held=held, **status)
-        .on_conflict_do_nothing(constraint="deliveries_once_per_event")
-        .returning(deliveries.c.id)
-    )
+    written = await session.execute(_ADD_DELIVERY, dict(
+        event_id=event_id, event_type=event_type, hotel=hotel, booking_id=booking_id, template=email.template,
+        audience=email.audience, recipient=email.recipient, sender_name=email.sender_name, reply_to=email.reply_to,
+        subject=rendered.subject, text_body=rendered.text, html_body=rendered.html, attempts=0,
+        first_contact=first_contact, held=held, status="FAILED" if held else "PENDING",
+        last_error=HELD_ERROR if held else None))
     return written.first() is not None
+
+
+# Built once: SQLAlchemy keys its compiled form once, not per email.
+_ADD_DELIVERY = (insert(deliveries).values(next_attempt_at=func.now())
+                 .on_conflict_do_nothing(constraint="deliveries_once_per_event").returning(deliveries.c.id))
 
 
 async def address_known(session: AsyncConnection, hotel: str, recipient: str) -> bool:
@@ -88,17 +88,29 @@ async def claim_next(session: AsyncConnection, *, lease_seconds: float) -> Row |
     return claimed[0] if claimed else None
 
 
-def _still_ours(delivery_id: int, attempts: int):
-    # The attempt number fences a sender whose lease expired and whose row was claimed again.
-    return and_(deliveries.c.id == delivery_id, deliveries.c.status == "SENDING", deliveries.c.attempts == attempts)
+# The attempt number fences a sender whose lease expired and whose row was claimed again.
+_STILL_OURS = and_(deliveries.c.id == bindparam("d_id"), deliveries.c.status == "SENDING",
+                   deliveries.c.attempts == bindparam("d_attempts"))
+
+
+def _ours(row: Row) -> dict:
+    return {"d_id": row.id, "d_attempts": row.attempts}
 
 
 async def mark_sent(session: AsyncConnection, row: Row) -> None:
+    wipe = row.template in SECRET_BEARING
+    await session.execute(_MARK_SENT[wipe], _ours(row))
+
+
+def _mark_sent(wipe_body: bool):
     values = {"status": "SENT", "sent_at": func.now(), "updated_at": func.now(), "lease_until": None,
               "last_error": None}
-    if row.template in SECRET_BEARING:
+    if wipe_body:
         values.update(text_body=None, html_body=None)
-    await session.execute(update(deliveries).where(_still_ours(row.id, row.attempts)).values(**values))
+    return update(deliveries).where(_STILL_OURS).values(**values)
+
+
+_MARK_SENT = {wipe: _mark_sent(wipe) for wipe in (False, True)}  # built once, as _ADD_DELIVERY
 
 
 async def mark_failed_attempt(session: AsyncConnection, row: Row, *, error: str, retry_in: float | None) -> None:
@@ -108,7 +120,7 @@ async def mark_failed_attempt(session: AsyncConnection, row: Row, *, error: str,
         values["status"] = "FAILED"
     else:
         values.update(status="PENDING", next_attempt_at=func.now() + timedelta(seconds=retry_in))
-    await session.execute(update(deliveries).where(_still_ours(row.id, row.attempts)).values(**values))
+    await session.execute(update(deliveries).where(_STILL_OURS).values(**values), _ours(row))
 
 
 async def list_for_hotel(session: AsyncConnection, hotel: str, *, status: str | None, limit: int,
