@@ -55,6 +55,12 @@ async def load(session: AsyncConnection, booking_id: str, *, hotel: str | None =
     return dict(row._mapping) if row else None
 
 
+async def link_facts(session: AsyncConnection, booking_id: str, hotel: str) -> BookingRow | None:
+    """What a guest link is made of (id, check-out day, the guest token's digest): no party, no quote."""
+    row = (await session.execute(_LINK_FACTS, {"b_id": booking_id, "b_hotel": hotel})).first()
+    return dict(row._mapping) if row else None
+
+
 _PARTY_JSON = (
     sa.select(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(
         sa.func.json_build_object(*[x for c in party.c for x in (sa.literal_column(f"'{c.name}'"), c)]), party.c.position)),
@@ -75,6 +81,8 @@ def _load_query(by_hotel: bool, for_update: bool) -> sa.Select:
 # by a cache key it has already computed, where building one per call and keying it cost 50-120 us each.
 _LOAD = {(by_hotel, for_update): _load_query(by_hotel, for_update)
          for by_hotel in (False, True) for for_update in (False, True)}
+_LINK_FACTS = sa.select(bookings.c.id, bookings.c.check_out, bookings.c.token_digest).where(
+    bookings.c.id == sa.bindparam("b_id"), bookings.c.hotel == sa.bindparam("b_hotel"))
 _UPDATE = sa.update(bookings).where(bookings.c.id == sa.bindparam("b_id")).values(updated_at=sa.func.now())
 _ADD_TIMELINE = sa.insert(timeline)
 

@@ -23,7 +23,7 @@ async def mint_guest_link(hotel: str, booking_id: str, request: Request, runtime
     if assertion is None or assertion.caller != "notifications":
         raise Problem(403, "Only notifications may ask for a guest link.", code="forbidden")
     async with runtime.db.reads() as session:
-        booking = await repository.load(session, booking_id, hotel=hotel)
+        booking = await repository.link_facts(session, booking_id, hotel)
     if booking is None:
         raise Problem(404, "No such booking.", code="not-found")
     expires_on = link_expiry(booking["check_out"], utcnow().date())
