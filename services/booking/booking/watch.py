@@ -32,6 +32,7 @@ class StatusWatch:
     def __init__(self) -> None:
         self._waiting: dict[str, set[asyncio.Event]] = {}
         self._heard: OrderedDict[str, float] = OrderedDict()  # booking id -> when its last change was heard
+        self._forgotten_up_to = float("-inf")  # when the last change no longer remembered was heard
         self._listening_since = time.monotonic()
 
     async def listen(self, database_url: str) -> None:
@@ -41,7 +42,7 @@ class StatusWatch:
         self._heard[booking_id] = time.monotonic()
         self._heard.move_to_end(booking_id)
         if len(self._heard) > REMEMBERED:
-            self._heard.popitem(last=False)
+            self._forgotten_up_to = self._heard.popitem(last=False)[1]
         for event in self._waiting.get(booking_id, ()):
             event.set()
 
@@ -54,13 +55,8 @@ class StatusWatch:
     def changed_since(self, booking_id: str, since: float) -> bool:
         """Whether the booking may have changed after ``since`` (``time.monotonic()``) as far as this
         watch knows: a change heard since, or a listening connection opened again since."""
-        if self._listening_since >= since:
-            return True
-        heard = self._heard.get(booking_id)
-        if heard is None:
-            oldest = next(iter(self._heard.values()), None)
-            return len(self._heard) >= REMEMBERED and oldest is not None and oldest >= since
-        return heard >= since
+        heard = self._heard.get(booking_id, self._forgotten_up_to)  # a forgotten change: no later than that
+        return max(heard, self._listening_since) >= since
 
     async def wait_for(self, booking_id: str, wanted: set[str], timeout: float,
                        load: Callable[[], Awaitable[dict[str, Any] | None]], *,
@@ -75,10 +71,9 @@ class StatusWatch:
         try:
             while True:
                 event.clear()  # before loading: a change committed after this load sets it again
-                if current is not None and not self.changed_since(booking_id, read_at):
-                    booking, current = current, None
-                else:
-                    booking, current = await load(), None
+                fresh = current is not None and not self.changed_since(booking_id, read_at)
+                booking = current if fresh else await load()
+                current = None  # only ever the first time round
                 remaining = deadline - time.monotonic()
                 if booking is None or booking["status"] in wanted or remaining <= 0:
                     return booking

@@ -49,6 +49,14 @@ def _id(value) -> str | None:
     return value.get("id") if isinstance(value, dict) else value
 
 
+def intent_to_read(event_type: str, obj: dict) -> str | None:
+    """The PaymentIntent whose current state Stripe is asked for before handling this event, if any
+    (a refund's event carries its amounts itself)."""
+    if event_type not in HANDLED or event_type == "charge.refunded":
+        return None
+    return references(obj)[1]
+
+
 def decline_reason(obj: dict) -> str:
     error = obj.get("last_payment_error") or {}
     return str(error.get("decline_code") or error.get("code") or "card declined")
@@ -65,18 +73,12 @@ class EventProcessor:
                                         self.settings.payments_lease_seconds)
         # Events about one PaymentIntent (a payment sends two or three at once) share one retrieval of
         # it, made after all of them were stored, so it is as new as any of them; each group runs apart.
-        groups: dict[str | None, list[dict]] = {}
+        groups: dict[str, list[dict]] = {}
         for row in rows:
-            groups.setdefault(self._intent_to_read(row) or row["id"], []).append(row)
+            key = intent_to_read(row["type"], row["payload"]["data"]["object"]) or row["id"]
+            groups.setdefault(key, []).append(row)
         await asyncio.gather(*(self.process_group(group) for group in groups.values()))
         return len(rows)
-
-    @staticmethod
-    def _intent_to_read(row: dict) -> str | None:
-        """The PaymentIntent an event makes us read from Stripe, if any."""
-        if row["type"] not in HANDLED or row["type"] == "charge.refunded":
-            return None
-        return references(row["payload"]["data"]["object"])[1]
 
     async def process_group(self, rows: list[dict]) -> None:
         intents: dict[str, dict] = {}  # read once for the group, on its first event that needs it
@@ -86,11 +88,10 @@ class EventProcessor:
     async def run_forever(self) -> None:
         await run_jobs_forever(self.run_once, wake=self.wakeup, poll_seconds=self.settings.payments_worker_poll_seconds)
 
-    async def process(self, row: dict, intents: dict[str, dict] | None = None) -> None:
+    async def process(self, row: dict, intents: dict[str, dict]) -> None:
         """Handle one claimed event; ``intents`` holds the PaymentIntents its group has read already."""
         try:
-            await self._handle(row["id"], row["type"], row["payload"]["data"]["object"],
-                               intents if intents is not None else {})
+            await self._handle(row["id"], row["type"], row["payload"]["data"]["object"], intents)
         except Exception as exc:  # noqa: BLE001 - the stored event stays; it is tried again later
             if not isinstance(exc, (StripeUnavailable, StripeRefused)):
                 log.exception("stripe event %s (%s) crashed", row["id"], row["type"])
@@ -113,10 +114,10 @@ class EventProcessor:
         booking_id, intent_id, session_id = references(obj)
         # Order-independent: the event is a hint, Stripe's current PaymentIntent is the fact.
         intent = None
-        if intent_id and event_type != "charge.refunded":
-            if intent_id not in intents:
-                intents[intent_id] = await self.stripe.retrieve_intent(intent_id)
-            intent = intents[intent_id]
+        if (to_read := intent_to_read(event_type, obj)) is not None:
+            if to_read not in intents:
+                intents[to_read] = await self.stripe.retrieve_intent(to_read)
+            intent = intents[to_read]
         async with self.db.unit_of_work() as uow:
             if booking_id is None:
                 booking_id = await repo.find_booking_id(uow.session, intent_id=intent_id, session_id=session_id)
