@@ -25,6 +25,7 @@ from hotelmate_platform.settings import PlatformSettings
 WEBHOOK_SECRET = "whsec_hotelmate_dev"
 PAYMENT_EVENTS = ("checkout_created", "payment_authorized", "payment_failed", "payment_captured",
                   "payment_voided", "payment_refunded")
+PROBE_MARKER = "payments.probe_marker"  # a type payments never publishes: the probe's barrier
 AUTHORISES, DECLINES = "4242424242424242", "4000000000000002"
 
 
@@ -124,17 +125,20 @@ class Harness:
         assert await eventually(handled, timeout=timeout), f"not every event of {object_id} was processed: {ids}"
 
     async def until_processed(self, timeout: float = 15) -> None:
+        """Every stored event and operation done, and every message they wrote published and seen by the
+        probe (a marker sent after the outbox emptied has come back), so ``announced`` is complete."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             async with self.db.unit_of_work() as uow:
                 left = (await uow.session.execute(text(
-                    "SELECT count(*) FROM stripe_events WHERE processed_at IS NULL"))).scalar_one()
-                ops = (await uow.session.execute(text(
-                    "SELECT count(*) FROM payment_operations WHERE status = 'PENDING'"))).scalar_one()
-            if not left and not ops:
+                    "SELECT (SELECT count(*) FROM stripe_events WHERE processed_at IS NULL)"
+                    " + (SELECT count(*) FROM payment_operations WHERE status = 'PENDING')"
+                    " + (SELECT count(*) FROM outbox WHERE published_at IS NULL)"))).scalar_one()
+            if not left:
+                await self.bus.barrier(PROBE_MARKER)
                 return
             await asyncio.sleep(0.05)
-        raise AssertionError("stored events or operations still pending")
+        raise AssertionError("stored events, operations or outbox messages still pending")
 
     # --- webhooks -------------------------------------------------------------------------------
     async def deliver(self, event: dict | bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None,
@@ -165,7 +169,7 @@ def system(system_factory):
 async def harness(system):
     settings = PlatformSettings()
     bus = await BusProbe(settings.amqp_url, settings.bus_namespace,
-                         *(f"payments.{kind}" for kind in PAYMENT_EVENTS)).start()
+                         *(f"payments.{kind}" for kind in PAYMENT_EVENTS), PROBE_MARKER).start()
     db = Database(settings.database_url("payments"), pool_size=5, max_overflow=0)
     h = Harness(system, bus, db)
     yield h
