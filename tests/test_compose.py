@@ -70,3 +70,10 @@ def test_broker_and_database_keep_their_data_across_recreation():
         assert data_dir in mounts, f"{name} keeps {data_dir} in the container only"
         assert mounts[data_dir] in COMPOSE.get("volumes", {}), f"{name}: {mounts[data_dir]} is not a named volume"
     assert services["rabbitmq"].get("hostname"), "RabbitMQ's node name (and data directory) follows the hostname"
+
+
+def test_the_emulator_sends_payments_the_events_it_acts_on_and_no_others():
+    from payments.webhooks import HANDLED
+
+    enabled = COMPOSE["services"]["stripe-emulator"]["environment"]["STRIPE_EMULATOR_WEBHOOK_EVENTS"]
+    assert sorted(enabled.split(",")) == sorted(HANDLED)

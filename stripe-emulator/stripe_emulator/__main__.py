@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-url", help="where events go, '' to disable "
                                               "(STRIPE_EMULATOR_WEBHOOK_URL)")
     parser.add_argument("--webhook-secret", help="signing secret (STRIPE_EMULATOR_WEBHOOK_SECRET)")
+    parser.add_argument("--webhook-events", help="comma-separated event types sent to the webhook, "
+                                                 "'*' for all (STRIPE_EMULATOR_WEBHOOK_EVENTS)")
     parser.add_argument("--fixtures", dest="fixtures_path",
                         help="path to fixtures3.json (STRIPE_EMULATOR_FIXTURES)")
     parser.add_argument("--authorization-lifetime", type=float,

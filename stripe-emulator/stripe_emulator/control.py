@@ -92,7 +92,7 @@ def control_router(emu: Emulator) -> APIRouter:
     @router.post("/config")
     async def config(request: Request):
         """Change settings at run time: authorization_lifetime (seconds), webhook_url,
-        webhook_secret."""
+        webhook_secret, webhook_events (the endpoint's enabled events, ["*"] for all)."""
         data = await _json(request)
         if "authorization_lifetime" in data:
             store.authorization_lifetime = float(data["authorization_lifetime"])
@@ -100,8 +100,13 @@ def control_router(emu: Emulator) -> APIRouter:
             emu.dispatcher.url = str(data["webhook_url"] or "")
         if "webhook_secret" in data:
             emu.dispatcher.secret = str(data["webhook_secret"])
+        if "webhook_events" in data:
+            events = data["webhook_events"]
+            if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
+                raise StripeError(400, "`webhook_events` is a list of event types, or [\"*\"] for all.")
+            emu.dispatcher.events = frozenset(events or ["*"])
         return {"authorization_lifetime": store.authorization_lifetime,
-                "webhook_url": emu.dispatcher.url}
+                "webhook_url": emu.dispatcher.url, "webhook_events": sorted(emu.dispatcher.events)}
 
     # ----------------------------------------------------------------- observation
     @router.get("/requests")

@@ -56,7 +56,7 @@ class Emulator:
         self.dispatcher = Dispatcher(url=settings.webhook_url, secret=settings.webhook_secret,
                                      retry_delays=settings.webhook_retry_delays,
                                      max_attempts=settings.webhook_max_attempts,
-                                     timeout=settings.webhook_timeout)
+                                     timeout=settings.webhook_timeout, events=settings.webhook_events)
         self.store.on_event = self.dispatcher.enqueue
         self.idempotency = IdempotencyStore()
         self.lock = asyncio.Lock()
@@ -94,6 +94,7 @@ class Emulator:
             self.requests.clear()
             self.dispatcher.url = self.settings.webhook_url
             self.dispatcher.secret = self.settings.webhook_secret
+            self.dispatcher.events = frozenset(self.settings.webhook_events)
             self.store.authorization_lifetime = self.settings.authorization_lifetime
 
     # ----------------------------------------------------------------- pipeline pieces

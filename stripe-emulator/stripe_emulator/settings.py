@@ -26,6 +26,10 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(part) for part in text.split(",") if part.strip())
 
 
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip()) or ("*",)
+
+
 @dataclass
 class Settings:
     host: str = "127.0.0.1"
@@ -33,6 +37,9 @@ class Settings:
     public_url: str = ""  # default: http://{host}:{port}
     webhook_url: str = "http://127.0.0.1:8003/webhooks/stripe"  # "" disables delivery
     webhook_secret: str = "whsec_hotelmate_dev"
+    # The endpoint's enabled events, as on Stripe's webhook endpoints: ("*",) sends every event;
+    # the others are still created (GET /v1/events, /_emulator/events), just not sent.
+    webhook_events: tuple[str, ...] = ("*",)
     fixtures_path: Path = field(default_factory=find_fixtures)
     api_version: str = DEFAULT_API_VERSION
     # seconds an authorisation stays capturable (Stripe: 7 days for online card payments)
@@ -59,6 +66,7 @@ class Settings:
             "STRIPE_EMULATOR_PUBLIC_URL": ("public_url", str),
             "STRIPE_EMULATOR_WEBHOOK_URL": ("webhook_url", str),
             "STRIPE_EMULATOR_WEBHOOK_SECRET": ("webhook_secret", str),
+            "STRIPE_EMULATOR_WEBHOOK_EVENTS": ("webhook_events", _names),
             "STRIPE_EMULATOR_FIXTURES": ("fixtures_path", Path),
             "STRIPE_EMULATOR_API_VERSION": ("api_version", str),
             "STRIPE_EMULATOR_AUTHORIZATION_LIFETIME": ("authorization_lifetime", float),
@@ -73,4 +81,6 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("webhook_retry_delays"), str):
             values["webhook_retry_delays"] = _floats(values["webhook_retry_delays"])
+        if isinstance(values.get("webhook_events"), str):
+            values["webhook_events"] = _names(values["webhook_events"])
         return cls(**values)

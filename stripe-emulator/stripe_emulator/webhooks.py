@@ -25,7 +25,7 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
 @dataclass
 class Delivery:
     event: dict[str, Any]
-    status: str = "pending"  # pending | delivered | failed | disabled
+    status: str = "pending"  # pending | delivered | failed | disabled | not_enabled
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -40,8 +40,9 @@ class Dispatcher:
     """Sends each event to the configured URL in its own task, retrying non-2xx answers."""
 
     def __init__(self, *, url: str, secret: str, retry_delays: tuple[float, ...],
-                 max_attempts: int, timeout: float) -> None:
+                 max_attempts: int, timeout: float, events: tuple[str, ...] = ("*",)) -> None:
         self.url, self.secret = url, secret
+        self.events = frozenset(events)  # the endpoint's enabled events; "*" is all of them
         self.retry_delays = tuple(retry_delays) or (1.0,)
         self.max_attempts = max(1, max_attempts)
         self.timeout = timeout
@@ -79,6 +80,9 @@ class Dispatcher:
         self.deliveries.append(delivery)
         if not self.url:
             delivery.status = "disabled"
+            return
+        if "*" not in self.events and event["type"] not in self.events:
+            delivery.status = "not_enabled"
             return
         task = asyncio.get_running_loop().create_task(self._deliver(delivery, self.url))
         self._tasks.add(task)

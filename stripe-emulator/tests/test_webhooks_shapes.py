@@ -50,6 +50,19 @@ def test_retries_until_receiver_accepts(client, control, receiver):
     assert row["attempt_count"] == 3 and row["object_id"] == session.id
 
 
+def test_only_the_enabled_events_are_sent(client, control, receiver):
+    control.post("/_emulator/config", json={"webhook_events": ["payment_intent.amount_capturable_updated",
+                                                               "checkout.session.completed"]}).raise_for_status()
+    authorised(client, control)  # charge.succeeded, amount_capturable_updated, session completed
+    receiver.wait_for(lambda: len(receiver.received) == 2)
+    assert sorted(json.loads(r["body"])["type"] for r in receiver.received) == [
+        "checkout.session.completed", "payment_intent.amount_capturable_updated"]
+    charge = deliveries(control, "charge.succeeded")  # created all the same, as Stripe does
+    assert len(charge) == 1 and charge[0]["delivery_status"] == "not_enabled" and charge[0]["attempt_count"] == 0
+    bad = control.post("/_emulator/config", json={"webhook_events": "charge.succeeded"})
+    assert bad.status_code == 400 and "webhook_events" in bad.json()["error"]["message"]
+
+
 def test_unreachable_receiver_gives_up_after_max_attempts(client, control, receiver):
     dead = f"http://127.0.0.1:{free_port()}/webhooks/stripe"
     control.post("/_emulator/config", json={"webhook_url": dead}).raise_for_status()

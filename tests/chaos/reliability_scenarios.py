@@ -76,10 +76,11 @@ async def open_hotel(http: httpx.AsyncClient, hotel: str, rooms: int) -> Desk:
 
 
 async def delivered_events(stripe: httpx.AsyncClient) -> dict[str, str]:
-    """Every event the emulator has to deliver (webhook URL set), with its delivery status."""
+    """Every event the emulator has to deliver (webhook URL set, type enabled), with its delivery status."""
     answer = await stripe.get("/_emulator/events")
     answer.raise_for_status()
-    return {e["id"]: e["delivery_status"] for e in answer.json()["data"] if e["delivery_status"] != "disabled"}
+    return {e["id"]: e["delivery_status"] for e in answer.json()["data"]
+            if e["delivery_status"] not in ("disabled", "not_enabled")}
 
 
 async def processed_events(settings: PlatformSettings, ids: list[str]) -> set[str]:
