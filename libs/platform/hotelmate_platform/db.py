@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
+import sqlalchemy as sa
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from sqlalchemy import event, make_url, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.sql.expression import ClauseElement
 
 from hotelmate_contracts import Message, wrap
 
@@ -90,6 +96,61 @@ def _ping_when_idle(engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # the pool discards it and hands out another (or a new) connection
             raise DisconnectionError(f"connection lost while idle: {type(exc).__name__}") from None
+
+
+_DIALECT = PGDialect_psycopg()
+
+
+class Statement:
+    """A hot statement, compiled once and run on the psycopg connection under a SQLAlchemy one (in
+    its transaction, if it has one); rows come back as dicts.
+
+    SQLAlchemy's execution path (execution context, parameter processing, result metadata, the
+    greenlet hop) cost more CPU than psycopg's own round trip: an inbox insert took 330 us with it
+    and 181 us without, a booking's load 477 and 253. The statements every saga step runs go this
+    way; the rest stay with SQLAlchemy. A driver error is raised as SQLAlchemy's (``IntegrityError``,
+    ``OperationalError``, ...) so callers and :mod:`hotelmate_platform.faults` see the same errors
+    either way, and a connection the error shows to be broken is invalidated, as SQLAlchemy does.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        self.sql = str(compiled)
+        self._json = frozenset(name for name, bind in compiled.binds.items() if isinstance(bind.type, sa.JSON))
+
+    async def first(self, conn: AsyncConnection, params: dict) -> dict | None:
+        """The first row, or None."""
+        return await (await self._execute(conn, params)).fetchone()
+
+    async def all(self, conn: AsyncConnection, params: dict) -> list[dict]:
+        return await (await self._execute(conn, params)).fetchall()
+
+    async def run(self, conn: AsyncConnection, params: dict | list[dict]) -> None:
+        """Execute once, or once per set of ``params`` (one round trip: psycopg pipelines them)."""
+        await self._execute(conn, params)
+
+    def _bound(self, params: dict) -> dict:
+        if not self._json:
+            return params
+        return {k: Jsonb(v) if k in self._json and v is not None else v for k, v in params.items()}
+
+    async def _execute(self, conn: AsyncConnection, params: dict | list[dict]) -> psycopg.AsyncCursor:
+        driver = (await conn.get_raw_connection()).driver_connection
+        cursor = driver.cursor(row_factory=dict_row)
+        try:
+            if isinstance(params, list) and len(params) != 1:
+                await cursor.executemany(self.sql, [self._bound(p) for p in params])
+            elif isinstance(params, list):
+                await cursor.execute(self.sql, self._bound(params[0]))
+            else:
+                await cursor.execute(self.sql, self._bound(params))
+        except psycopg.Error as exc:
+            broken = driver.closed or driver.broken  # what SQLAlchemy's psycopg dialect calls a disconnect
+            if broken:
+                await conn.invalidate()
+            raise sa_exc.DBAPIError.instance(self.sql, None, exc, psycopg.Error, hide_parameters=True,
+                                             connection_invalidated=broken, dialect=conn.dialect) from exc
+        return cursor
 
 
 class UnitOfWork:

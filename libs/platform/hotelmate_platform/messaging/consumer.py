@@ -25,11 +25,12 @@ from collections.abc import Awaitable, Callable, Sequence
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 
 from hotelmate_contracts import Envelope, Message, UnknownMessageType, parse
 
-from ..db import Database, UnitOfWork
+from ..db import Database, Statement, UnitOfWork
 from ..faults import is_infrastructure_error
 from ..logs import booking_id_var, correlation_id_var, request_id_var
 from ..observability.metrics import CONSUMED, HANDLER_FAILURES
@@ -39,8 +40,10 @@ from .tables import inbox
 
 log = logging.getLogger(__name__)
 
-# Built once (SQLAlchemy keys its compiled form once, not per message).
-_RECORD_IN_INBOX = insert(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
+# Every message runs it: compiled once, run on the driver (db.Statement).
+_RECORD_IN_INBOX = Statement(
+    insert(inbox).values(consumer=bindparam("consumer"), message_id=bindparam("message_id"), type=bindparam("type"))
+    .on_conflict_do_nothing().returning(inbox.c.message_id))
 
 Handler = Callable[[UnitOfWork, Message, Envelope], Awaitable[None]]
 
@@ -171,9 +174,8 @@ class Consumer:
         async with self.db.unit_of_work(
             correlation_id=envelope.correlation_id, causation_id=envelope.message_id
         ) as uow:
-            first_time = (await uow.session.execute(
-                _RECORD_IN_INBOX, {"consumer": self.service, "message_id": envelope.message_id, "type": envelope.type}
-            )).first()
+            first_time = await _RECORD_IN_INBOX.first(
+                uow.session, {"consumer": self.service, "message_id": envelope.message_id, "type": envelope.type})
             if first_time is None:
                 log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
                 return False

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelmate_contracts import Envelope
 
+from ..db import Statement
 from ..observability.tracing import current_carrier
-from .tables import outbox
 
-
-_INSERT = insert(outbox)  # built once: SQLAlchemy keys its compiled form once, not per transaction
+# Every transaction that causes a message runs it: compiled once, run on the driver (db.Statement).
+_INSERT = Statement(text("INSERT INTO outbox (message_id, type, envelope) VALUES (:message_id, :type, :envelope)")
+                    .bindparams(bindparam("envelope", type_=JSONB)))
 
 
 async def write_outbox(session: AsyncConnection, envelopes: list[Envelope]) -> None:
@@ -21,10 +23,7 @@ async def write_outbox(session: AsyncConnection, envelopes: list[Envelope]) -> N
     which :class:`Envelope` ignores) so the relay continues the trace when it publishes."""
     trace = current_carrier()
     extra = {"trace": trace} if trace else {}
-    await session.execute(
-        _INSERT,
-        [
-            {"message_id": e.message_id, "type": e.type, "envelope": {**e.model_dump(mode="json"), **extra}}
-            for e in envelopes
-        ],
-    )
+    await _INSERT.run(session, [
+        {"message_id": e.message_id, "type": e.type, "envelope": {**e.model_dump(mode="json"), **extra}}
+        for e in envelopes
+    ])

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelmate_platform.db import Statement
+
 from ..domain.model import format_booking_id
 from .tables import bookings, party, timeline
 
@@ -50,9 +52,7 @@ _BY_IDEMPOTENCY_KEY = sa.select(bookings).where(bookings.c.hotel == sa.bindparam
 async def load(session: AsyncConnection, booking_id: str, *, hotel: str | None = None,
                for_update: bool = False) -> BookingRow | None:
     """The booking with its party, in one query."""
-    query = _LOAD[hotel is not None, for_update]
-    row = (await session.execute(query, {"b_id": booking_id, "b_hotel": hotel})).first()
-    return dict(row._mapping) if row else None
+    return await _LOAD[hotel is not None, for_update].first(session, {"b_id": booking_id, "b_hotel": hotel})
 
 
 async def link_facts(session: AsyncConnection, booking_id: str, hotel: str) -> BookingRow | None:
@@ -79,22 +79,30 @@ def _load_query(by_hotel: bool, for_update: bool) -> sa.Select:
 
 # The hot statements are built once, with bound parameters: SQLAlchemy then finds their compiled form
 # by a cache key it has already computed, where building one per call and keying it cost 50-120 us each.
-_LOAD = {(by_hotel, for_update): _load_query(by_hotel, for_update)
+# Those of every saga step (a booking's load, update and timeline line) are compiled once and run on
+# the driver (hotelmate_platform.db.Statement).
+_LOAD = {(by_hotel, for_update): Statement(_load_query(by_hotel, for_update))
          for by_hotel in (False, True) for for_update in (False, True)}
 _LINK_FACTS = sa.select(bookings.c.id, bookings.c.check_out, bookings.c.token_digest).where(
     bookings.c.id == sa.bindparam("b_id"), bookings.c.hotel == sa.bindparam("b_hotel"))
 _UPDATE = sa.update(bookings).where(bookings.c.id == sa.bindparam("b_id")).values(updated_at=sa.func.now())
-_ADD_TIMELINE = sa.insert(timeline)
+_UPDATES: dict[tuple[str, ...], Statement] = {}  # one per set of changed columns (a handful in all)
+_ADD_TIMELINE = Statement(sa.insert(timeline).inline().values(
+    **{name: sa.bindparam(name) for name in ("booking_id", "from_status", "to_status", "actor", "reason")}))
 
 
 async def update(session: AsyncConnection, booking_id: str, changes: dict) -> None:
-    await session.execute(_UPDATE, {**changes, "b_id": booking_id})
+    columns = tuple(sorted(changes))
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = _UPDATES[columns] = Statement(_UPDATE.values(**{c: sa.bindparam(c) for c in columns}))
+    await statement.run(session, {**changes, "b_id": booking_id})
 
 
 async def add_timeline(session: AsyncConnection, booking_id: str, from_status: str | None, to_status: str,
                        actor: str, reason: str | None) -> None:
-    await session.execute(_ADD_TIMELINE, {"booking_id": booking_id, "from_status": from_status,
-                                          "to_status": to_status, "actor": actor, "reason": reason})
+    await _ADD_TIMELINE.run(session, {"booking_id": booking_id, "from_status": from_status,
+                                      "to_status": to_status, "actor": actor, "reason": reason})
 
 
 async def load_timeline(session: AsyncConnection, booking_id: str) -> list[dict]:
