@@ -98,10 +98,14 @@ class Harness:
         r = await self.http.get(f"{self.emulator_url}/_emulator/requests", params={"path_prefix": path_prefix})
         return r.json()["data"]
 
-    async def emulator_events(self, object_id: str | None = None) -> list[dict]:
+    async def emulator_events(self, object_id: str | None = None, *, sent_only: bool = False) -> list[dict]:
+        """The events the emulator made (about ``object_id``); ``sent_only``: those the webhook endpoint
+        is enabled for (the ones payments acts on), which are all it sends."""
         rows = (await self.http.get(f"{self.emulator_url}/_emulator/events")).json()["data"]
-        return [r["event"] for r in rows if object_id is None or r["event"]["data"]["object"].get("id") == object_id
-                or r["event"]["data"]["object"].get("payment_intent") == object_id]
+        return [r["event"] for r in rows
+                if (object_id is None or r["event"]["data"]["object"].get("id") == object_id
+                    or r["event"]["data"]["object"].get("payment_intent") == object_id)
+                and not (sent_only and r["delivery_status"] == "not_enabled")]
 
     async def stored_events(self, event_id: str | None = None) -> int:
         async with self.db.unit_of_work() as uow:
@@ -109,11 +113,11 @@ class Harness:
             return (await uow.session.execute(text(sql), {"id": event_id})).scalar_one()
 
     async def until_handled(self, object_id: str, timeout: float = 15) -> None:
-        """Every event the emulator has made about ``object_id`` has reached payments and been
+        """Every event the emulator has sent about ``object_id`` has reached payments and been
         processed. The first of a payment's events authorises it; the others are handled moments
         later, each re-reading the PaymentIntent, and would record what a test did at Stripe (or
         overwrite what it changed in the database) in the meantime."""
-        ids = [event["id"] for event in await self.emulator_events(object_id)]
+        ids = [event["id"] for event in await self.emulator_events(object_id, sent_only=True)]
 
         async def handled() -> bool:
             async with self.db.unit_of_work() as uow:
