@@ -125,9 +125,10 @@ class Statement:
     async def all(self, conn: AsyncConnection, params: dict) -> list[dict]:
         return await (await self._execute(conn, params)).fetchall()
 
-    async def run(self, conn: AsyncConnection, params: dict | list[dict]) -> None:
-        """Execute once, or once per set of ``params`` (one round trip: psycopg pipelines them)."""
-        await self._execute(conn, params)
+    async def run(self, conn: AsyncConnection, params: dict | list[dict]) -> int:
+        """Execute once, or once per set of ``params`` (one round trip: psycopg pipelines them);
+        the number of rows it changed."""
+        return (await self._execute(conn, params)).rowcount
 
     def _bound(self, params: dict) -> dict:
         if not self._json:

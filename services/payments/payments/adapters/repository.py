@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelmate_platform.db import Statement
 from hotelmate_platform.jobs import LeasedJobs
 
 from ..domain.model import PaymentState, Status
@@ -15,20 +16,24 @@ from ..domain.model import PaymentState, Status
 _STATE_FIELDS = ("status", "closed", "flagged", "flag_reason", "captured_minor", "refunded_minor")
 
 
+# The statements of every saga step are compiled once and run on the driver (hotelmate_platform.db.Statement).
+_INSERT_PAYMENT = Statement(text("""
+    INSERT INTO payments (booking_id, hotel, currency, amount_minor, checkout_expires_at, return_url,
+                          description, customer_email)
+    VALUES (:booking_id, :hotel, :currency, :amount_minor, :checkout_expires_at, :return_url,
+            :description, :customer_email)
+    ON CONFLICT (booking_id) DO NOTHING"""))
+_GET_PAYMENT = {lock: Statement(text("SELECT * FROM payments WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")))
+                for lock in (False, True)}
+_UPDATES: dict[tuple[str, ...], Statement] = {}  # one per set of changed columns (a handful in all)
+
+
 async def insert_payment(session: AsyncConnection, **row: Any) -> bool:
-    result = await session.execute(text("""
-        INSERT INTO payments (booking_id, hotel, currency, amount_minor, checkout_expires_at, return_url,
-                              description, customer_email)
-        VALUES (:booking_id, :hotel, :currency, :amount_minor, :checkout_expires_at, :return_url,
-                :description, :customer_email)
-        ON CONFLICT (booking_id) DO NOTHING"""), row)
-    return result.rowcount == 1
+    return await _INSERT_PAYMENT.run(session, row) == 1
 
 
 async def get_payment(session: AsyncConnection, booking_id: str, *, lock: bool = False) -> dict | None:
-    sql = "SELECT * FROM payments WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")
-    row = (await session.execute(text(sql), {"b": booking_id})).mappings().first()
-    return dict(row) if row else None
+    return await _GET_PAYMENT[lock].first(session, {"b": booking_id})
 
 
 async def list_payments(session: AsyncConnection, booking_ids: list[str]) -> list[dict]:
@@ -57,9 +62,13 @@ async def update_payment(session: AsyncConnection, booking_id: str, state: Payme
     values.update(fields)
     if "status" in values:
         values["status"] = str(values["status"])
-    assignments = ", ".join(f"{k} = :{k}" for k in values)
-    await session.execute(text(f"UPDATE payments SET {assignments}, updated_at = now() WHERE booking_id = :_b"),
-                          {**values, "_b": booking_id})
+    columns = tuple(sorted(values))
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        assignments = ", ".join(f"{k} = :{k}" for k in columns)
+        statement = _UPDATES[columns] = Statement(text(
+            f"UPDATE payments SET {assignments}, updated_at = now() WHERE booking_id = :_b"))
+    await statement.run(session, {**values, "_b": booking_id})
 
 
 # --- operations ---------------------------------------------------------------------------------
@@ -73,13 +82,17 @@ async def add_operation(session: AsyncConnection, booking_id: str, op_key: str, 
                         amount_minor: int | None = None, reason: str | None = None,
                         retry_failed: bool = False) -> bool:
     """One operation per (booking, op_key); ``retry_failed`` puts a FAILED one back in the queue."""
-    on_conflict = ("DO UPDATE SET status = 'PENDING', attempts = 0, next_attempt_at = now(), finished_at = NULL "
-                   "WHERE payment_operations.status = 'FAILED'") if retry_failed else "DO NOTHING"
-    result = await session.execute(text(f"""
-        INSERT INTO payment_operations (booking_id, op_key, kind, amount_minor, reason)
-        VALUES (:b, :k, :kind, :a, :r) ON CONFLICT (booking_id, op_key) {on_conflict}"""),
-        {"b": booking_id, "k": op_key, "kind": kind, "a": amount_minor, "r": reason})
-    return result.rowcount == 1
+    return await _ADD_OPERATION[retry_failed].run(
+        session, {"b": booking_id, "k": op_key, "kind": kind, "a": amount_minor, "r": reason}) == 1
+
+
+_ADD_OPERATION = {retry_failed: Statement(text(f"""
+    INSERT INTO payment_operations (booking_id, op_key, kind, amount_minor, reason)
+    VALUES (:b, :k, :kind, :a, :r) ON CONFLICT (booking_id, op_key) {on_conflict}"""))
+    for retry_failed, on_conflict in (
+        (False, "DO NOTHING"),
+        (True, "DO UPDATE SET status = 'PENDING', attempts = 0, next_attempt_at = now(), finished_at = NULL "
+               "WHERE payment_operations.status = 'FAILED'"))}
 
 
 async def arm_void(session: AsyncConnection, booking_id: str, reason: str) -> None:
@@ -125,15 +138,17 @@ async def store_event(session: AsyncConnection, event_id: str, event_type: str, 
                       handled: bool = True) -> bool:
     """Store an event once (False for a repeat); one that is not ``handled`` is stored processed,
     noted ``ignored``, so no worker ever claims it."""
-    result = await session.execute(text("""
-        INSERT INTO stripe_events (id, type, payload, processed_at, last_error)
-        VALUES (:id, :t, CAST(:p AS jsonb), CASE WHEN :handled THEN NULL ELSE now() END,
-                CASE WHEN :handled THEN NULL ELSE 'ignored' END)
-        ON CONFLICT (id) DO NOTHING"""), {"id": event_id, "t": event_type, "p": payload.decode("utf-8"),
-                                          "handled": handled})
-    return result.rowcount == 1
+    return await _STORE_EVENT.run(session, {"id": event_id, "t": event_type, "p": payload.decode("utf-8"),
+                                            "handled": handled}) == 1
 
 
 async def mark_event_processed(session: AsyncConnection, event_id: str, note: str | None = None) -> None:
-    await session.execute(text("UPDATE stripe_events SET processed_at = now(), last_error = :n WHERE id = :id"),
-                          {"id": event_id, "n": note})
+    await _MARK_EVENT_PROCESSED.run(session, {"id": event_id, "n": note})
+
+
+_STORE_EVENT = Statement(text("""
+    INSERT INTO stripe_events (id, type, payload, processed_at, last_error)
+    VALUES (:id, :t, CAST(:p AS jsonb), CASE WHEN :handled THEN NULL ELSE now() END,
+            CASE WHEN :handled THEN NULL ELSE 'ignored' END)
+    ON CONFLICT (id) DO NOTHING"""))
+_MARK_EVENT_PROCESSED = Statement(text("UPDATE stripe_events SET processed_at = now(), last_error = :n WHERE id = :id"))
