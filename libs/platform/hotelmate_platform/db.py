@@ -116,7 +116,10 @@ class Statement:
     def __init__(self, statement: ClauseElement) -> None:
         compiled = statement.compile(dialect=_DIALECT)
         self.sql = str(compiled)
-        self._json = frozenset(name for name, bind in compiled.binds.items() if isinstance(bind.type, sa.JSON))
+        binds = compiled.bind_names  # each bound parameter -> its name in the SQL
+        self._json = frozenset(name for bind, name in binds.items() if isinstance(bind.type, sa.JSON))
+        # Values written into the statement (``.values(status="SENT")``) travel as parameters too.
+        self._given = {name: bind.value for bind, name in binds.items() if not bind.required}
 
     async def first(self, conn: AsyncConnection, params: dict) -> dict | None:
         """The first row, or None."""
@@ -131,6 +134,8 @@ class Statement:
         return (await self._execute(conn, params)).rowcount
 
     def _bound(self, params: dict) -> dict:
+        if self._given:
+            params = {**self._given, **params}
         if not self._json:
             return params
         return {k: Jsonb(v) if k in self._json and v is not None else v for k, v in params.items()}

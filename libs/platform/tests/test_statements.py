@@ -14,6 +14,7 @@ from hotelmate_platform.faults import is_infrastructure_error
 NOTES = sa.Table("notes", sa.MetaData(), sa.Column("id", sa.Text, primary_key=True), sa.Column("body", JSONB))
 ADD = Statement(sa.insert(NOTES).inline().values(id=sa.bindparam("id"), body=sa.bindparam("body")))
 READ = Statement(sa.select(NOTES).where(NOTES.c.id == sa.bindparam("id")))
+SEAL = Statement(sa.update(NOTES).where(NOTES.c.id == sa.bindparam("id")).values(body={"sealed": True}))
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,8 @@ async def test_a_statement_joins_the_callers_transaction(db):
     async with db.reads() as conn:
         assert await READ.first(conn, {"id": "kept"}) == {"id": "kept", "body": {"nights": [1, 2]}}
         assert await READ.first(conn, {"id": "b"}) is None  # rolled back with the transaction
+        assert await SEAL.run(conn, {"id": "kept"}) == 1  # a value written into the statement goes too
+        assert await READ.all(conn, {"id": "kept"}) == [{"id": "kept", "body": {"sealed": True}}]
 
 
 async def test_a_driver_error_is_sqlalchemys_and_a_dead_connection_is_replaced(db):

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotelmate_platform.db import Statement
 from hotelmate_platform.jobs import LeasedJobs
 
 from ..domain.emails import PlannedEmail
@@ -32,18 +33,23 @@ async def add_delivery(session: AsyncConnection, *, event_id: uuid.UUID, event_t
                        held: bool = False) -> bool:
     """Write a PENDING delivery (FAILED when ``held``: staff may send it with a retry); False when
     this event already has it for this recipient and template."""
-    written = await session.execute(_ADD_DELIVERY, dict(
+    written = await _ADD_DELIVERY.first(session, dict(
         event_id=event_id, event_type=event_type, hotel=hotel, booking_id=booking_id, template=email.template,
         audience=email.audience, recipient=email.recipient, sender_name=email.sender_name, reply_to=email.reply_to,
         subject=rendered.subject, text_body=rendered.text, html_body=rendered.html, attempts=0,
         first_contact=first_contact, held=held, status="FAILED" if held else "PENDING",
         last_error=HELD_ERROR if held else None))
-    return written.first() is not None
+    return written is not None
 
 
-# Built once: SQLAlchemy keys its compiled form once, not per email.
-_ADD_DELIVERY = (insert(deliveries).values(next_attempt_at=func.now())
-                 .on_conflict_do_nothing(constraint="deliveries_once_per_event").returning(deliveries.c.id))
+# A delivery's insert and its "sent" mark run for every email: compiled once, run on the driver
+# (hotelmate_platform.db.Statement).
+_ADD_DELIVERY = Statement(
+    insert(deliveries).values(next_attempt_at=func.now(), **{name: bindparam(name) for name in (
+        "event_id", "event_type", "hotel", "booking_id", "template", "audience", "recipient", "sender_name",
+        "reply_to", "subject", "text_body", "html_body", "attempts", "first_contact", "held", "status",
+        "last_error")})
+    .on_conflict_do_nothing(constraint="deliveries_once_per_event").returning(deliveries.c.id))
 
 
 async def address_known(session: AsyncConnection, hotel: str, recipient: str) -> bool:
@@ -99,7 +105,7 @@ def _ours(row: Row) -> dict:
 
 async def mark_sent(session: AsyncConnection, row: Row) -> None:
     wipe = row.template in SECRET_BEARING
-    await session.execute(_MARK_SENT[wipe], _ours(row))
+    await _MARK_SENT[wipe].run(session, _ours(row))
 
 
 def _mark_sent(wipe_body: bool):
@@ -110,7 +116,7 @@ def _mark_sent(wipe_body: bool):
     return update(deliveries).where(_STILL_OURS).values(**values)
 
 
-_MARK_SENT = {wipe: _mark_sent(wipe) for wipe in (False, True)}  # built once, as _ADD_DELIVERY
+_MARK_SENT = {wipe: Statement(_mark_sent(wipe)) for wipe in (False, True)}
 
 
 async def mark_failed_attempt(session: AsyncConnection, row: Row, *, error: str, retry_in: float | None) -> None:
