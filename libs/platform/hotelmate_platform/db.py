@@ -8,11 +8,11 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import sqlalchemy as sa
-from psycopg.rows import dict_row
+from psycopg.rows import RowFactory, dict_row
 from psycopg.types.json import Jsonb
 from sqlalchemy import event, make_url, text
 from sqlalchemy import exc as sa_exc
@@ -111,9 +111,12 @@ class Statement:
     way; the rest stay with SQLAlchemy. A driver error is raised as SQLAlchemy's (``IntegrityError``,
     ``OperationalError``, ...) so callers and :mod:`hotelmate_platform.faults` see the same errors
     either way, and a connection the error shows to be broken is invalidated, as SQLAlchemy does.
+    The engine's ``before_cursor_execute`` listeners (statement counters) are told of it as well.
     """
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: ClauseElement, *, rows: RowFactory = dict_row) -> None:
+        """``rows``: how rows come back (dicts; ``namedtuple_row`` for code that reads ``row.column``)."""
+        self._rows = rows
         compiled = statement.compile(dialect=_DIALECT)
         self.sql = str(compiled)
         binds = compiled.bind_names  # each bound parameter -> its name in the SQL
@@ -127,6 +130,11 @@ class Statement:
 
     async def all(self, conn: AsyncConnection, params: dict) -> list[dict]:
         return await (await self._execute(conn, params)).fetchall()
+
+    async def scalar(self, conn: AsyncConnection, params: dict) -> Any:
+        """The first column of the first row (None without one)."""
+        row = await (await self._execute(conn, params)).fetchone()
+        return None if row is None else next(iter(row.values())) if isinstance(row, dict) else row[0]
 
     async def run(self, conn: AsyncConnection, params: dict | list[dict]) -> int:
         """Execute once, or once per set of ``params`` (one round trip: psycopg pipelines them);
@@ -142,7 +150,10 @@ class Statement:
 
     async def _execute(self, conn: AsyncConnection, params: dict | list[dict]) -> psycopg.AsyncCursor:
         driver = (await conn.get_raw_connection()).driver_connection
-        cursor = driver.cursor(row_factory=dict_row)
+        cursor = driver.cursor(row_factory=self._rows)
+        sync = conn.sync_connection
+        if sync is not None and sync.dispatch.before_cursor_execute:  # engine listeners see it too
+            sync.dispatch.before_cursor_execute(sync, cursor, self.sql, params, None, isinstance(params, list))
         try:
             if isinstance(params, list) and len(params) != 1:
                 await cursor.executemany(self.sql, [self._bound(p) for p in params])

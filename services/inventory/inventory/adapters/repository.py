@@ -11,12 +11,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from psycopg.rows import namedtuple_row
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Text
 
 from hotelmate_contracts import CancellationPolicy, HotelProfile
+from hotelmate_platform.db import Statement
 
 from ..domain.pricing import Promo, RoomTypeRules, Tax
 
@@ -39,8 +41,21 @@ def cancellation_policy(row: Any) -> CancellationPolicy:
     return CancellationPolicy(free_until_hours=row.free_until_hours, penalty=row.penalty, value=value)
 
 
+def _hot(sql: str) -> Statement:
+    """A statement of every quote and hold: compiled once, run on the driver, rows read as ``row.column``."""
+    return Statement(text(sql), rows=namedtuple_row)
+
+
+_GET_HOTEL = _hot("SELECT * FROM hotels WHERE slug = :s")
+_ROOM_TYPE = {lock: _hot("SELECT * FROM room_types WHERE hotel = :h AND code = :c" + (" FOR UPDATE" if lock else ""))
+              for lock in (False, True)}
+_RATES = {one: _hot("SELECT room_type, night, price FROM nightly_rates WHERE hotel = :h AND night >= :a AND night < :b"
+                    + (" AND room_type = :rt" if one else "")) for one in (False, True)}
+_TAXES = _hot("SELECT * FROM taxes WHERE hotel = :h ORDER BY position")
+
+
 async def get_hotel(session: AsyncConnection, slug: str) -> Any | None:
-    return (await session.execute(text("SELECT * FROM hotels WHERE slug = :s"), {"s": slug})).first()
+    return await _GET_HOTEL.first(session, {"s": slug})
 
 
 async def room_types(session: AsyncConnection, hotel: str) -> list[Any]:
@@ -50,19 +65,14 @@ async def room_types(session: AsyncConnection, hotel: str) -> list[Any]:
 
 
 async def room_type(session: AsyncConnection, hotel: str, code: str) -> Any | None:
-    sql = text("SELECT * FROM room_types WHERE hotel = :h AND code = :c")
-    return (await session.execute(sql, {"h": hotel, "c": code})).first()
+    return await _ROOM_TYPE[False].first(session, {"h": hotel, "c": code})
 
 
 async def rates_between(session: AsyncConnection, hotel: str, start: date, end: date, room_type: str | None = None) -> dict[str, dict[date, Decimal]]:
     """Nightly rates on nights ``start`` <= night < ``end``, by room type (one query)."""
-    sql = "SELECT room_type, night, price FROM nightly_rates WHERE hotel = :h AND night >= :a AND night < :b"
-    params: dict[str, Any] = {"h": hotel, "a": start, "b": end}
-    if room_type is not None:
-        sql += " AND room_type = :rt"
-        params["rt"] = room_type
+    params = {"h": hotel, "a": start, "b": end, "rt": room_type}
     out: dict[str, dict[date, Decimal]] = {}
-    for rt, night, price in (await session.execute(text(sql), params)).all():
+    for rt, night, price in await _RATES[room_type is not None].all(session, params):
         out.setdefault(rt, {})[night] = price
     return out
 
@@ -73,7 +83,7 @@ def rules_of(row: Any, rates: dict[str, dict[date, Decimal]]) -> RoomTypeRules:
 
 
 async def taxes(session: AsyncConnection, hotel: str) -> list[Tax]:
-    rows = await session.execute(text("SELECT * FROM taxes WHERE hotel = :h ORDER BY position"), {"h": hotel})
+    rows = await _TAXES.all(session, {"h": hotel})
     return [Tax(code=r.code, name=r.name, kind=r.kind, value=r.value) for r in rows]
 
 
@@ -104,8 +114,8 @@ BUSIEST_NIGHT_PER_TYPE = f"""
 CATALOG_VERSION = "coalesce((SELECT version FROM catalog_versions WHERE hotel = :h), 0)"
 # Built once: these run on every availability and quote (parsing a text() each time showed in profiles).
 _CATALOG_VERSION_SQL = text(f"SELECT {CATALOG_VERSION}")
-_VERSION_AND_BUSIEST_SQL = text(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
-                                f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
+_VERSION_AND_BUSIEST = _hot(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
+                             f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
 
 
 async def busiest_night_per_type(session: AsyncConnection, hotel: str, start: date, end: date) -> dict[str, int]:
@@ -121,42 +131,45 @@ async def catalog_version(session: AsyncConnection, hotel: str) -> int:
 async def catalog_version_and_busiest_night(session: AsyncConnection, hotel: str, start: date,
                                             end: date) -> tuple[int, dict[str, int]]:
     """The catalogue version and :func:`busiest_night_per_type`, read in one statement (one snapshot)."""
-    rows = (await session.execute(_VERSION_AND_BUSIEST_SQL, {"h": hotel, "a": start, "b": end})).all()
+    rows = await _VERSION_AND_BUSIEST.all(session, {"h": hotel, "a": start, "b": end})
     return rows[0].version, {r.room_type: r.taken for r in rows if r.room_type is not None}
 
 
 async def lock_room_type(session: AsyncConnection, hotel: str, code: str) -> Any | None:
     """Serialise hold decisions per room type across every replica (row lock until commit)."""
-    sql = text("SELECT * FROM room_types WHERE hotel = :h AND code = :c FOR UPDATE")
-    return (await session.execute(sql, {"h": hotel, "c": code})).first()
+    return await _ROOM_TYPE[True].first(session, {"h": hotel, "c": code})
 
 
 async def sellable_rooms(session: AsyncConnection, hotel: str, room_type: str) -> int:
-    sql = text("SELECT count(*) FROM rooms WHERE hotel = :h AND room_type = :rt AND in_service")
-    return (await session.execute(sql, {"h": hotel, "rt": room_type})).scalar_one()
+    return await _SELLABLE_ROOMS.scalar(session, {"h": hotel, "rt": room_type})
 
 
 async def busiest_night(session: AsyncConnection, hotel: str, room_type: str, start: date, end: date,
                         excluding: str | None = None) -> int:
-    sql = text(f"""
-        SELECT coalesce(max(taken), 0) FROM (
-            SELECT count(h.booking_id) AS taken
-            FROM generate_series(CAST(:a AS date), CAST(:b AS date) - 1, interval '1 day') AS d(night)
-            JOIN holds h ON h.hotel = :h AND h.room_type = :rt AND h.check_in <= d.night AND h.check_out > d.night
-                 AND {TAKES_ROOM} AND h.booking_id IS DISTINCT FROM :x
-            GROUP BY d.night) per_night""")
     params = {"h": hotel, "rt": room_type, "a": start, "b": end, "x": excluding}
-    return (await session.execute(sql, params)).scalar_one()
+    return await _BUSIEST_NIGHT.scalar(session, params)
 
 
 async def statement_time(session: AsyncConnection) -> datetime:
     """The database's clock now (the instant :data:`TAKES_ROOM` counts at)."""
-    return (await session.execute(text("SELECT statement_timestamp()"))).scalar_one()
+    return await _STATEMENT_TIME.scalar(session, {})
 
 
 async def get_hold(session: AsyncConnection, booking_id: str, *, lock: bool = False) -> Any | None:
-    sql = "SELECT * FROM holds WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")
-    return (await session.execute(text(sql), {"b": booking_id})).first()
+    return await _GET_HOLD[lock].first(session, {"b": booking_id})
+
+
+_SELLABLE_ROOMS = _hot("SELECT count(*) FROM rooms WHERE hotel = :h AND room_type = :rt AND in_service")
+_BUSIEST_NIGHT = _hot(f"""
+    SELECT coalesce(max(taken), 0) FROM (
+        SELECT count(h.booking_id) AS taken
+        FROM generate_series(CAST(:a AS date), CAST(:b AS date) - 1, interval '1 day') AS d(night)
+        JOIN holds h ON h.hotel = :h AND h.room_type = :rt AND h.check_in <= d.night AND h.check_out > d.night
+             AND {TAKES_ROOM} AND h.booking_id IS DISTINCT FROM CAST(:x AS text)
+        GROUP BY d.night) per_night""")
+_STATEMENT_TIME = _hot("SELECT statement_timestamp()")
+_GET_HOLD = {lock: _hot("SELECT * FROM holds WHERE booking_id = :b" + (" FOR UPDATE" if lock else ""))
+             for lock in (False, True)}
 
 
 async def holds_by_ids(session: AsyncConnection, booking_ids: list[str]) -> list[Any]:
@@ -167,12 +180,15 @@ async def holds_by_ids(session: AsyncConnection, booking_ids: list[str]) -> list
 
 async def insert_hold(session: AsyncConnection, **values: Any) -> None:
     values["quote"] = json.dumps(values["quote"])
-    sql = text("""
-        INSERT INTO holds (booking_id, hotel, room_type, check_in, check_out, adults, children, promo_code,
-                           status, expires_at, quote, total, currency)
-        VALUES (:booking_id, :hotel, :room_type, :check_in, :check_out, :adults, :children, :promo_code,
-                'HELD', :expires_at, CAST(:quote AS jsonb), :total, :currency)""")
-    await session.execute(sql, values)
+    await _INSERT_HOLD.run(session, values)
+
+
+_INSERT_HOLD = _hot("""
+    INSERT INTO holds (booking_id, hotel, room_type, check_in, check_out, adults, children, promo_code,
+                       status, expires_at, quote, total, currency)
+    VALUES (:booking_id, :hotel, :room_type, :check_in, :check_out, :adults, :children, :promo_code,
+            'HELD', :expires_at, CAST(:quote AS jsonb), :total, :currency)""")
+_SET_HOLD: dict[tuple[str, ...], Statement] = {}  # one per set of changed columns (a handful in all)
 
 
 async def insert_tombstone(session: AsyncConnection, booking_id: str, hotel: str, reason: str) -> None:
@@ -182,9 +198,13 @@ async def insert_tombstone(session: AsyncConnection, booking_id: str, hotel: str
 
 
 async def set_hold(session: AsyncConnection, booking_id: str, **values: Any) -> None:
-    assignments = ", ".join(f"{k} = :{k}" for k in values)
-    sql = text(f"UPDATE holds SET {assignments}, updated_at = now() WHERE booking_id = :booking_id")
-    await session.execute(sql, {**values, "booking_id": booking_id})
+    columns = tuple(sorted(values))
+    statement = _SET_HOLD.get(columns)
+    if statement is None:
+        assignments = ", ".join(f"{k} = :{k}" for k in columns)
+        statement = _SET_HOLD[columns] = _hot(
+            f"UPDATE holds SET {assignments}, updated_at = now() WHERE booking_id = :booking_id")
+    await statement.run(session, {**values, "booking_id": booking_id})
 
 
 async def delete_assignment(session: AsyncConnection, booking_id: str) -> int:
