@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
 from types import SimpleNamespace
 
 from sqlalchemy.engine import Row
@@ -19,14 +18,14 @@ from hotelmate_platform.db import Database
 from hotelmate_platform.observability.metrics import EMAILS
 
 from .adapters import repository
-from .adapters.smtp import SendFailed, build_message
+from .adapters.smtp import Outgoing, SendFailed, build_message
 from .domain.emails import GUEST_TOKEN_PLACEHOLDER
 from .domain.retries import after_failure
 from .settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[EmailMessage], Awaitable[None]]
+Send = Callable[[Outgoing], Awaitable[None]]
 GuestToken = Callable[[str, str], Awaitable[str]]  # (hotel, booking id) -> link token
 
 
