@@ -164,7 +164,7 @@ def main() -> int:
     smtp_port = int(os.environ.get("SMTP_SINK_PORT", "1025"))
     web_port = int(os.environ.get("SMTP_SINK_WEB_PORT", "8025"))
     inbox = Inbox(keep=int(os.environ.get("SMTP_SINK_KEEP", "500")))
-    smtp = Controller(inbox, hostname=host, port=smtp_port)
+    smtp = Controller(inbox, hostname=host, port=smtp_port, enable_SMTPUTF8=True)  # guests with non-ASCII addresses
     web = ThreadingHTTPServer((host, web_port), make_handler(inbox))
     web.daemon_threads = True
     stop = threading.Event()

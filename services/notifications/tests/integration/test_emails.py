@@ -142,6 +142,24 @@ async def test_money_uses_the_currency_of_the_hotel(system):
     assert "Friday 27 November 2026, 06:30 (Asia/Tokyo)" in emails["desk@sakura.test"].part("plain")
 
 
+async def test_names_and_addresses_beyond_ascii_arrive_intact(system):
+    etoile = HotelProfile(slug="etoile", name="Hôtel Étoile — Café", timezone="Europe/Paris", currency="EUR",
+                          check_in_time="15:00", check_out_time="11:00", hold_minutes=30, approval_hours=24,
+                          staff_email="accueil@etoile.test")
+    bid = new_booking_id()
+    emails = await emails_for(system, status_changed(bid, "CONFIRMED", hotel=etoile), 1)
+    email = emails[GUEST.email].email
+    assert email["Subject"] == f"Hôtel Étoile — Café: your booking {bid} is confirmed"
+    assert email["From"].addresses[0].display_name == "Hôtel Étoile — Café" and "EUR 361.80" in emails[GUEST.email].part("plain")
+
+    zoe = GUEST.model_copy(update={"first_name": "Zoë", "email": "zoë@exemple.test"})  # SMTPUTF8 (RFC 6531)
+    bid = new_booking_id()
+    emails = await emails_for(system, status_changed(bid, "CONFIRMED", hotel=etoile, guest=zoe), 1)
+    assert list(emails) == ["zoë@exemple.test"]
+    assert emails["zoë@exemple.test"].email["To"] == "zoë@exemple.test"
+    assert "Zoë" in emails["zoë@exemple.test"].part("plain")
+
+
 async def test_statuses_nobody_is_told_about_send_nothing(system):
     mailbox, bus, _ = system
     quiet = new_booking_id()
