@@ -13,11 +13,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from psycopg.rows import namedtuple_row
 from sqlalchemy import text
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .db import Statement
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +36,19 @@ class LeasedJobs:
     lease: str = "next_attempt_at = now() + make_interval(secs => :lease)"
     order_by: str = "next_attempt_at, id"
 
-    async def claim(self, session: AsyncConnection, *, limit: int, lease_seconds: float) -> list[Row]:
+    async def claim(self, session: AsyncConnection, *, limit: int, lease_seconds: float) -> list[Any]:
         """Take up to ``limit`` due rows for ``lease_seconds`` (oldest due first), counting an attempt
-        on each; commit before working on them."""
-        rows = await session.execute(text(f"""
+        on each; commit before working on them. Rows are read as ``row.column`` (``row._asdict()``)."""
+        return await self._claim.all(session, {"n": limit, "lease": lease_seconds})
+
+    @cached_property
+    def _claim(self) -> Statement:
+        # Every job is claimed with it: compiled once, run on the driver (db.Statement).
+        return Statement(text(f"""
             UPDATE {self.table} SET attempts = attempts + 1, {self.lease}
             WHERE id IN (SELECT id FROM {self.table} WHERE {self.due} ORDER BY {self.order_by}
                          LIMIT :n FOR UPDATE SKIP LOCKED)
-            RETURNING *"""), {"n": limit, "lease": lease_seconds})
-        return list(rows.all())
+            RETURNING *"""), rows=namedtuple_row)
 
     async def postpone(self, session: AsyncConnection, job_id: Any, *, delay_seconds: float, error: str) -> None:
         """Try the job again in ``delay_seconds`` (a passing failure), keeping the reason."""

@@ -24,21 +24,21 @@ import logging
 import time
 import zlib
 
-from sqlalchemy import text, update
-from sqlalchemy.sql import func
+from psycopg.rows import namedtuple_row
+from sqlalchemy import text
 
 from hotelmate_contracts import Envelope
 
-from ..db import Database
+from ..db import Database, Statement
 from .bus import Bus, Unroutable
-from .tables import outbox
 
 log = logging.getLogger(__name__)
 
 # First half of the two-integer advisory lock key; the second half is the row id.
 LOCK_CLASS = zlib.crc32(b"hotelmate-outbox") & 0x7FFFFFFF
 
-CLAIM = text(
+# The relay's statements run for every batch of messages: compiled once, run on the driver (db.Statement).
+CLAIM = Statement(text(
     """
     WITH candidates AS MATERIALIZED (
         SELECT id FROM outbox
@@ -47,9 +47,12 @@ CLAIM = text(
     )
     SELECT id FROM candidates WHERE pg_try_advisory_lock(:lock_class, CAST(id & 2147483647 AS integer))
     """
-)
+), rows=namedtuple_row)
 # Read after the locks are held: a row another relay marked meanwhile is left out.
-STILL_PENDING = text("SELECT id, envelope FROM outbox WHERE id = ANY(:ids) AND published_at IS NULL ORDER BY id")
+STILL_PENDING = Statement(text(
+    "SELECT id, envelope FROM outbox WHERE id = ANY(:ids) AND published_at IS NULL ORDER BY id"), rows=namedtuple_row)
+_UNLOCK_ALL = Statement(text("SELECT pg_advisory_unlock_all()"))
+_MARK_PUBLISHED = Statement(text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)"))
 
 
 class OutboxRelay:
@@ -96,16 +99,16 @@ class OutboxRelay:
         async with self.db.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                ids = (await conn.execute(CLAIM, {"skip": resting, "limit": self.batch_size,
-                                                  "lock_class": LOCK_CLASS})).scalars().all()
+                ids = [row.id for row in await CLAIM.all(conn, {"skip": resting, "limit": self.batch_size,
+                                                                "lock_class": LOCK_CLASS})]
                 if not ids:
                     return 0
-                rows = (await conn.execute(STILL_PENDING, {"ids": list(ids)})).all()
+                rows = await STILL_PENDING.all(conn, {"ids": ids})
                 published = await self._publish(rows)
                 if published:
                     await self.mark_published(published)
             finally:
-                await conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                await _UNLOCK_ALL.run(conn, {})
         return len(ids)
 
     async def _publish(self, rows) -> list[int]:
@@ -162,4 +165,4 @@ class OutboxRelay:
 
     async def mark_published(self, ids: list[int]) -> None:
         async with self.db.autocommit() as conn:  # one statement
-            await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now()))
+            await _MARK_PUBLISHED.run(conn, {"ids": ids})

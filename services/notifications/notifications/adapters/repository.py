@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from datetime import timedelta
 
 from sqlalchemy import and_, bindparam, func, select, text, update
@@ -86,7 +87,7 @@ DELIVERIES = LeasedJobs(
 )
 
 
-async def claim_next(session: AsyncConnection, *, lease_seconds: float) -> Row | None:
+async def claim_next(session: AsyncConnection, *, lease_seconds: float) -> Any | None:
     """Mark the next due delivery SENDING under a lease; ``None`` when none is due (or every due one
     is being claimed by another sender). Commit, then send at once: the lease covers one SMTP call,
     never a batch, so no other replica can take it over while it is being sent."""

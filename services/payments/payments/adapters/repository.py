@@ -112,7 +112,7 @@ STRIPE_EVENTS = LeasedJobs("stripe_events", due="processed_at IS NULL AND next_a
 async def claim_due(session: AsyncConnection, jobs: LeasedJobs, limit: int, lease_seconds: float) -> list[dict]:
     """Take up to ``limit`` due rows of ``jobs`` for ``lease_seconds``: a worker that dies mid-call
     leaves the row to be taken over, with the same idempotency key."""
-    return [dict(r._mapping) for r in await jobs.claim(session, limit=limit, lease_seconds=lease_seconds)]
+    return [r._asdict() for r in await jobs.claim(session, limit=limit, lease_seconds=lease_seconds)]
 
 
 async def finish_operation(session: AsyncConnection, op_id: int, status: str, error: str | None = None) -> None:
