@@ -152,7 +152,9 @@ class Statement:
         driver = (await conn.get_raw_connection()).driver_connection
         cursor = driver.cursor(row_factory=self._rows)
         sync = conn.sync_connection
-        if sync is not None and sync.dispatch.before_cursor_execute:  # engine listeners see it too
+        # Engine listeners see it too; the same test as SQLAlchemy's own before it dispatches (looking
+        # the listeners up each time cost 2 % of inventory's CPU per quote).
+        if sync is not None and (sync._has_events or sync.engine._has_events):
             sync.dispatch.before_cursor_execute(sync, cursor, self.sql, params, None, isinstance(params, list))
         try:
             if isinstance(params, list) and len(params) != 1:

@@ -112,8 +112,8 @@ BUSIEST_NIGHT_PER_TYPE = f"""
         GROUP BY h.room_type, d.night) per_night
     GROUP BY room_type"""
 CATALOG_VERSION = "coalesce((SELECT version FROM catalog_versions WHERE hotel = :h), 0)"
-# Built once: these run on every availability and quote (parsing a text() each time showed in profiles).
-_CATALOG_VERSION_SQL = text(f"SELECT {CATALOG_VERSION}")
+# These run on every availability and quote: compiled once, run on the driver.
+_CATALOG_VERSION = _hot(f"SELECT {CATALOG_VERSION}")
 _VERSION_AND_BUSIEST = _hot(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
                              f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
 
@@ -125,7 +125,7 @@ async def busiest_night_per_type(session: AsyncConnection, hotel: str, start: da
 
 async def catalog_version(session: AsyncConnection, hotel: str) -> int:
     """The hotel's catalogue version (bumped by a trigger with every change of what prices a stay)."""
-    return (await session.execute(_CATALOG_VERSION_SQL, {"h": hotel})).scalar_one()
+    return await _CATALOG_VERSION.scalar(session, {"h": hotel})
 
 
 async def catalog_version_and_busiest_night(session: AsyncConnection, hotel: str, start: date,
