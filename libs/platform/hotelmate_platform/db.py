@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +170,23 @@ class Statement:
             raise sa_exc.DBAPIError.instance(self.sql, None, exc, psycopg.Error, hide_parameters=True,
                                              connection_invalidated=broken, dialect=conn.dialect) from exc
         return cursor
+
+
+class ColumnStatements:
+    """One :class:`Statement` per set of columns (the columns an update changes), made by
+    ``build(columns)`` on first use: a handful in all, each compiled once. ``family[changes]`` takes
+    any iterable of column names (a dict of changes: its keys)."""
+
+    def __init__(self, build: Callable[[tuple[str, ...]], ClauseElement]) -> None:
+        self._build = build
+        self._made: dict[tuple[str, ...], Statement] = {}
+
+    def __getitem__(self, columns: Iterable[str]) -> Statement:
+        key = tuple(sorted(columns))
+        statement = self._made.get(key)
+        if statement is None:
+            statement = self._made[key] = Statement(self._build(key))
+        return statement
 
 
 class UnitOfWork:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelmate_platform.db import Statement
+from hotelmate_platform.db import ColumnStatements, Statement
 
 from ..domain.model import format_booking_id
 from .tables import bookings, party, timeline
@@ -86,17 +86,13 @@ _LOAD = {(by_hotel, for_update): Statement(_load_query(by_hotel, for_update))
 _LINK_FACTS = sa.select(bookings.c.id, bookings.c.check_out, bookings.c.token_digest).where(
     bookings.c.id == sa.bindparam("b_id"), bookings.c.hotel == sa.bindparam("b_hotel"))
 _UPDATE = sa.update(bookings).where(bookings.c.id == sa.bindparam("b_id")).values(updated_at=sa.func.now())
-_UPDATES: dict[tuple[str, ...], Statement] = {}  # one per set of changed columns (a handful in all)
+_UPDATES = ColumnStatements(lambda columns: _UPDATE.values(**{c: sa.bindparam(c) for c in columns}))
 _ADD_TIMELINE = Statement(sa.insert(timeline).inline().values(
     **{name: sa.bindparam(name) for name in ("booking_id", "from_status", "to_status", "actor", "reason")}))
 
 
 async def update(session: AsyncConnection, booking_id: str, changes: dict) -> None:
-    columns = tuple(sorted(changes))
-    statement = _UPDATES.get(columns)
-    if statement is None:
-        statement = _UPDATES[columns] = Statement(_UPDATE.values(**{c: sa.bindparam(c) for c in columns}))
-    await statement.run(session, {**changes, "b_id": booking_id})
+    await _UPDATES[changes].run(session, {**changes, "b_id": booking_id})
 
 
 async def add_timeline(session: AsyncConnection, booking_id: str, from_status: str | None, to_status: str,

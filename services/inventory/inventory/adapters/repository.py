@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Text
 
 from hotelmate_contracts import CancellationPolicy, HotelProfile
-from hotelmate_platform.db import Statement
+from hotelmate_platform.db import ColumnStatements, Statement
 
 from ..domain.pricing import Promo, RoomTypeRules, Tax
 
@@ -188,7 +188,8 @@ _INSERT_HOLD = _hot("""
                        status, expires_at, quote, total, currency)
     VALUES (:booking_id, :hotel, :room_type, :check_in, :check_out, :adults, :children, :promo_code,
             'HELD', :expires_at, CAST(:quote AS jsonb), :total, :currency)""")
-_SET_HOLD: dict[tuple[str, ...], Statement] = {}  # one per set of changed columns (a handful in all)
+_SET_HOLD = ColumnStatements(lambda columns: text(
+    f"UPDATE holds SET {', '.join(f'{c} = :{c}' for c in columns)}, updated_at = now() WHERE booking_id = :booking_id"))
 
 
 async def insert_tombstone(session: AsyncConnection, booking_id: str, hotel: str, reason: str) -> None:
@@ -198,13 +199,7 @@ async def insert_tombstone(session: AsyncConnection, booking_id: str, hotel: str
 
 
 async def set_hold(session: AsyncConnection, booking_id: str, **values: Any) -> None:
-    columns = tuple(sorted(values))
-    statement = _SET_HOLD.get(columns)
-    if statement is None:
-        assignments = ", ".join(f"{k} = :{k}" for k in columns)
-        statement = _SET_HOLD[columns] = _hot(
-            f"UPDATE holds SET {assignments}, updated_at = now() WHERE booking_id = :booking_id")
-    await statement.run(session, {**values, "booking_id": booking_id})
+    await _SET_HOLD[values].run(session, {**values, "booking_id": booking_id})
 
 
 async def delete_assignment(session: AsyncConnection, booking_id: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelmate_platform.db import Statement
+from hotelmate_platform.db import ColumnStatements, Statement
 from hotelmate_platform.jobs import LeasedJobs
 
 from ..domain.model import PaymentState, Status
@@ -25,7 +25,8 @@ _INSERT_PAYMENT = Statement(text("""
     ON CONFLICT (booking_id) DO NOTHING"""))
 _GET_PAYMENT = {lock: Statement(text("SELECT * FROM payments WHERE booking_id = :b" + (" FOR UPDATE" if lock else "")))
                 for lock in (False, True)}
-_UPDATES: dict[tuple[str, ...], Statement] = {}  # one per set of changed columns (a handful in all)
+_UPDATES = ColumnStatements(lambda columns: text(
+    f"UPDATE payments SET {', '.join(f'{c} = :{c}' for c in columns)}, updated_at = now() WHERE booking_id = :_b"))
 
 
 async def insert_payment(session: AsyncConnection, **row: Any) -> bool:
@@ -62,13 +63,7 @@ async def update_payment(session: AsyncConnection, booking_id: str, state: Payme
     values.update(fields)
     if "status" in values:
         values["status"] = str(values["status"])
-    columns = tuple(sorted(values))
-    statement = _UPDATES.get(columns)
-    if statement is None:
-        assignments = ", ".join(f"{k} = :{k}" for k in columns)
-        statement = _UPDATES[columns] = Statement(text(
-            f"UPDATE payments SET {assignments}, updated_at = now() WHERE booking_id = :_b"))
-    await statement.run(session, {**values, "_b": booking_id})
+    await _UPDATES[values].run(session, {**values, "_b": booking_id})
 
 
 # --- operations ---------------------------------------------------------------------------------
