@@ -7,31 +7,19 @@ import pytest
 from sqlalchemy import text
 
 from hotelmate_devtools.waiting import eventually
-from hotelmate_platform.db import Database, ensure_database
 from hotelmate_platform.jobs import LeasedJobs, run_jobs_forever
 
 JOBS = LeasedJobs("jobs", due="status = 'PENDING' AND next_attempt_at <= now()")
 
 
-@pytest.fixture(scope="module")
-def jobs_url(platform_settings):
-    url = platform_settings.database_url("jobs_kit")  # dropped with the run's other databases
-    ensure_database(url)
-    return url
-
-
 @pytest.fixture
-async def db(jobs_url):
-    database = Database(jobs_url, pool_size=3, max_overflow=0)
-    async with database.sessions() as session, session.begin():
-        await session.execute(text("DROP TABLE IF EXISTS jobs"))
-        await session.execute(text(
-            "CREATE TABLE jobs (id bigserial PRIMARY KEY, status text NOT NULL DEFAULT 'PENDING', "
-            "attempts int NOT NULL DEFAULT 0, next_attempt_at timestamptz NOT NULL DEFAULT now(), "
-            "last_error text, finished_at timestamptz)"))
-        await session.execute(text("INSERT INTO jobs (status) SELECT 'PENDING' FROM generate_series(1, 5)"))
-    yield database
-    await database.dispose()
+async def db(kit_database):
+    return await kit_database(
+        "jobs_kit", "DROP TABLE IF EXISTS jobs",
+        "CREATE TABLE jobs (id bigserial PRIMARY KEY, status text NOT NULL DEFAULT 'PENDING', "
+        "attempts int NOT NULL DEFAULT 0, next_attempt_at timestamptz NOT NULL DEFAULT now(), "
+        "last_error text, finished_at timestamptz)",
+        "INSERT INTO jobs (status) SELECT 'PENDING' FROM generate_series(1, 5)", pool_size=3)
 
 
 async def test_two_workers_claiming_at_once_never_get_the_same_job(db):

@@ -8,7 +8,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from hotelmate_platform.db import Database, Statement, _libpq_url, ensure_database
+from hotelmate_platform.db import Statement, _libpq_url
 from hotelmate_platform.faults import is_infrastructure_error
 
 NOTES = sa.Table("notes", sa.MetaData(), sa.Column("id", sa.Text, primary_key=True), sa.Column("body", JSONB))
@@ -17,21 +17,10 @@ READ = Statement(sa.select(NOTES).where(NOTES.c.id == sa.bindparam("id")))
 SEAL = Statement(sa.update(NOTES).where(NOTES.c.id == sa.bindparam("id")).values(body={"sealed": True}))
 
 
-@pytest.fixture(scope="module")
-def notes_url(platform_settings):
-    url = platform_settings.database_url("statements_kit")  # dropped with the run's other databases
-    ensure_database(url)
-    return url
-
-
 @pytest.fixture
-async def db(notes_url):
-    database = Database(notes_url, pool_size=1, max_overflow=0)
-    async with database.sessions() as session, session.begin():
-        await session.execute(text("DROP TABLE IF EXISTS notes"))
-        await session.execute(text("CREATE TABLE notes (id text PRIMARY KEY, body jsonb)"))
-    yield database
-    await database.dispose()
+async def db(kit_database):
+    return await kit_database("statements_kit", "DROP TABLE IF EXISTS notes",
+                              "CREATE TABLE notes (id text PRIMARY KEY, body jsonb)", pool_size=1)
 
 
 async def test_a_statement_joins_the_callers_transaction(db):
