@@ -141,7 +141,7 @@ class Layout:
 
 def webhook_events() -> list[str]:
     """The events payments' webhook endpoint is enabled for: the ones it acts on (as an operator sets
-    the endpoint up in Stripe, docs/runbook.md); Stripe sends the others (``charge.succeeded``, ...) to
+    the endpoint up in Stripe, deploy/README.md); Stripe sends the others (``charge.succeeded``, ...) to
     no one, and neither does the emulator."""
     from payments.webhooks import HANDLED
 

@@ -60,7 +60,7 @@ def build_message(row: Row, mail_from: str) -> Outgoing:
     if not all(a.isascii() for a in (address, row.recipient, row.reply_to or "")):
         return _build_utf8(row, address, domain)
     email = MIMEMultipart("alternative")
-    _address(email, row, formataddr((row.sender_name, address), charset="utf-8"), Header(row.subject, "utf-8"),
+    _headers(email, row, formataddr((row.sender_name, address), charset="utf-8"), Header(row.subject, "utf-8"),
              domain)
     email.attach(MIMEText(row.text_body or "", "plain", _UTF8))
     if row.html_body:
@@ -68,7 +68,7 @@ def build_message(row: Row, mail_from: str) -> Outgoing:
     return Outgoing(address, [row.recipient], email.as_bytes(policy=_SMTP_BYTES))
 
 
-def _address(email, row: Row, sender, subject, domain: str) -> None:
+def _headers(email, row: Row, sender, subject, domain: str) -> None:
     """The headers every email of ours has (``sender`` and ``subject`` as the builder encodes them)."""
     email["From"] = sender
     email["To"] = row.recipient
@@ -82,7 +82,7 @@ def _address(email, row: Row, sender, subject, domain: str) -> None:
 
 def _build_utf8(row: Row, address: str, domain: str) -> Outgoing:
     email = EmailMessage()
-    _address(email, row, formataddr((row.sender_name, address)), row.subject, domain)
+    _headers(email, row, formataddr((row.sender_name, address)), row.subject, domain)
     email.set_content(row.text_body or "")
     if row.html_body:
         email.add_alternative(row.html_body, subtype="html")
