@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.util import await_only
 
 from hotelmate_contracts import Message, wrap
 
@@ -41,6 +42,7 @@ class Database:
             hide_parameters=True,  # SQL errors must not echo guest data or tokens into logs
         )
         _ping_when_idle(self.engine.sync_engine)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", _send_queued_first)
         # ``async with db.sessions() as session, session.begin():`` — a Core connection, not an ORM
         # session: we map no classes, only tables, and the ORM session's bookkeeping around each
         # statement and transaction cost about half again as much CPU (``execute``, ``begin``,
@@ -141,6 +143,17 @@ class Statement:
         the number of rows it changed."""
         return (await self._execute(conn, params)).rowcount
 
+    async def later(self, conn: AsyncConnection, params: dict | list[dict]) -> None:
+        """Run this write, whose result nobody reads, with whatever goes to the database next on
+        ``conn``: in a unit of work it is queued and sent in one round trip with the next statement
+        or with the COMMIT (statements still run in the order written); elsewhere it runs now. An
+        error it meets is raised there, and the transaction rolls back as for any failed write."""
+        queue = _QUEUES.get(conn.sync_connection)
+        if queue is None:
+            await self._execute(conn, params)
+        else:
+            queue.writes.append((self, params))
+
     def _bound(self, params: dict) -> dict:
         if self._given:
             params = {**self._given, **params}
@@ -151,25 +164,83 @@ class Statement:
     async def _execute(self, conn: AsyncConnection, params: dict | list[dict]) -> psycopg.AsyncCursor:
         driver = (await conn.get_raw_connection()).driver_connection
         cursor = driver.cursor(row_factory=self._rows)
+        queue = _QUEUES.get(conn.sync_connection) if _QUEUES else None
+        try:
+            if queue is not None and queue.writes:
+                async with driver.pipeline():  # the queued writes and this statement: one round trip
+                    await queue.send(driver)
+                    await self._send(conn, cursor, params)
+            else:
+                await self._send(conn, cursor, params)
+        except psycopg.Error as exc:
+            raise await _as_sqlalchemy_error(conn, driver, self.sql, exc) from exc
+        return cursor
+
+    async def _send(self, conn: AsyncConnection, cursor: psycopg.AsyncCursor, params: dict | list[dict]) -> None:
         sync = conn.sync_connection
         # Engine listeners see it too; the same test as SQLAlchemy's own before it dispatches (looking
         # the listeners up each time cost 2 % of inventory's CPU per quote).
         if sync is not None and (sync._has_events or sync.engine._has_events):
             sync.dispatch.before_cursor_execute(sync, cursor, self.sql, params, None, isinstance(params, list))
+        if isinstance(params, list) and len(params) != 1:
+            await cursor.executemany(self.sql, [self._bound(p) for p in params])
+        elif isinstance(params, list):
+            await cursor.execute(self.sql, self._bound(params[0]))
+        else:
+            await cursor.execute(self.sql, self._bound(params))
+
+
+class _WriteQueue:
+    """The writes :meth:`Statement.later` queued on one unit of work's connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.writes: list[tuple[Statement, dict | list[dict]]] = []
+
+    async def send(self, driver: psycopg.AsyncConnection) -> None:
+        """Send the queued writes (the caller has ``driver`` in pipeline mode: none waits for its answer)."""
+        writes, self.writes = self.writes, []
+        for statement, params in writes:
+            await statement._send(self.conn, driver.cursor(), params)
+
+    async def send_alone(self) -> None:
+        driver = (await self.conn.get_raw_connection()).driver_connection
         try:
-            if isinstance(params, list) and len(params) != 1:
-                await cursor.executemany(self.sql, [self._bound(p) for p in params])
-            elif isinstance(params, list):
-                await cursor.execute(self.sql, self._bound(params[0]))
-            else:
-                await cursor.execute(self.sql, self._bound(params))
+            async with driver.pipeline():
+                await self.send(driver)
         except psycopg.Error as exc:
-            broken = driver.closed or driver.broken  # what SQLAlchemy's psycopg dialect calls a disconnect
-            if broken:
-                await conn.invalidate()
-            raise sa_exc.DBAPIError.instance(self.sql, None, exc, psycopg.Error, hide_parameters=True,
-                                             connection_invalidated=broken, dialect=conn.dialect) from exc
-        return cursor
+            raise await _as_sqlalchemy_error(self.conn, driver, "(queued writes)", exc) from exc
+
+    async def send_with_commit(self) -> None:
+        driver = (await self.conn.get_raw_connection()).driver_connection
+        try:
+            async with driver.pipeline():  # one Sync for all: the pipeline's own, at its end
+                await self.send(driver)
+                await driver.cursor().execute("COMMIT")
+        except psycopg.Error as exc:
+            raise await _as_sqlalchemy_error(self.conn, driver, "COMMIT", exc) from exc
+
+
+# The write queue of each unit of work in progress, by its (sync) connection.
+_QUEUES: dict[Any, _WriteQueue] = {}
+
+
+def _send_queued_first(sync_connection, cursor, statement, parameters, context, executemany) -> None:
+    """Before a statement SQLAlchemy runs itself, the writes queued on its connection go first."""
+    queue = _QUEUES.get(sync_connection) if _QUEUES else None
+    if queue is not None and queue.writes:
+        await_only(queue.send_alone())
+
+
+async def _as_sqlalchemy_error(conn: AsyncConnection, driver: psycopg.AsyncConnection, sql: str,
+                               exc: psycopg.Error) -> sa_exc.DBAPIError:
+    """The error SQLAlchemy would raise for ``exc`` (so callers and faults.py see the same errors
+    either way); a connection the error shows to be broken is invalidated, as SQLAlchemy does."""
+    broken = driver.closed or driver.broken  # what SQLAlchemy's psycopg dialect calls a disconnect
+    if broken:
+        await conn.invalidate()
+    return sa_exc.DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True,
+                                      connection_invalidated=broken, dialect=conn.dialect)
 
 
 class ColumnStatements:
@@ -213,6 +284,7 @@ class UnitOfWork:
         except BaseException:
             await self.session.close()
             raise
+        self._queue = _QUEUES[self.session.sync_connection] = _WriteQueue(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
@@ -220,9 +292,15 @@ class UnitOfWork:
             if exc_type is None and not self._done:
                 await self.commit()
             elif not self._done:
+                self._stop_queueing()
                 await self.session.rollback()
         finally:
+            self._stop_queueing()
             await self.session.close()
+
+    def _stop_queueing(self) -> None:
+        if _QUEUES.get(self.session.sync_connection) is self._queue:
+            del _QUEUES[self.session.sync_connection]
 
     def publish(self, message: Message, *, correlation_id: str | None = None) -> "Envelope":
         """Queue ``message`` for the outbox of this transaction."""
@@ -244,6 +322,11 @@ class UnitOfWork:
 
         if self._pending:
             await write_outbox(self.session, self._pending)
+        # The writes still queued (Statement.later; the outbox rows among them) go with the COMMIT:
+        # one round trip. SQLAlchemy's commit then only closes its own transaction.
+        self._stop_queueing()
+        if self._queue.writes:
+            await self._queue.send_with_commit()
         await self.session.commit()
         self._done = True
         if self._pending:
@@ -254,6 +337,8 @@ class UnitOfWork:
         self._wake = set()
 
     async def rollback(self) -> None:
+        self._stop_queueing()
+        self._queue.writes.clear()
         await self.session.rollback()
         self._pending = []
         self._wake = set()

@@ -60,9 +60,18 @@ class LeasedJobs:
                      stamp: tuple[str, ...] = ()) -> None:
         """Settle the job: set ``values`` (column → value, e.g. its final status and error) and the
         ``stamp`` columns to the transaction's ``now()``."""
-        assignments = [f"{column} = :v_{column}" for column in values] + [f"{column} = now()" for column in stamp]
-        await session.execute(text(f"UPDATE {self.table} SET {', '.join(assignments)} WHERE id = :id"),
-                              {"id": job_id, **{f"v_{column}": value for column, value in values.items()}})
+        key = (tuple(values), stamp)
+        statement = self._finishes.get(key)
+        if statement is None:
+            assignments = [f"{column} = :v_{column}" for column in values] + [f"{column} = now()" for column in stamp]
+            statement = self._finishes[key] = Statement(
+                text(f"UPDATE {self.table} SET {', '.join(assignments)} WHERE id = :id"))
+        # Sent with whatever follows in the caller's unit of work (its COMMIT at the latest).
+        await statement.later(session, {"id": job_id, **{f"v_{column}": value for column, value in values.items()}})
+
+    @cached_property
+    def _finishes(self) -> dict[tuple, Statement]:
+        return {}
 
 async def run_jobs_forever(run_once: Callable[[], Awaitable[int]], *, wake: asyncio.Event,
                            poll_seconds: float) -> None:

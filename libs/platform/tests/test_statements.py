@@ -53,3 +53,46 @@ async def test_a_driver_error_is_sqlalchemys_and_a_dead_connection_is_replaced(d
     assert raised.value.connection_invalidated and is_infrastructure_error(raised.value)
     async with db.reads() as conn:  # the next checkout gets a new connection that works
         assert await READ.first(conn, {"id": "twice"}) == {"id": "twice", "body": None}
+
+
+async def test_writes_sent_later_commit_in_order_with_the_transaction(db):
+    """``Statement.later`` queues a write in a unit of work: the statements that follow still see it
+    (ours and SQLAlchemy's), it commits with the COMMIT, and a rollback drops it."""
+    async with db.unit_of_work() as uow:
+        await ADD.later(uow.session, {"id": "first", "body": {"n": 1}})
+        assert await READ.first(uow.session, {"id": "first"}) == {"id": "first", "body": {"n": 1}}
+        await SEAL.later(uow.session, {"id": "first"})
+        seen = (await uow.session.execute(text("SELECT body FROM notes WHERE id = 'first'"))).scalar_one()
+        assert seen == {"sealed": True}  # SQLAlchemy's own statements run after the queued ones
+        await ADD.later(uow.session, [{"id": "second", "body": None}, {"id": "third", "body": None}])
+        await SEAL.later(uow.session, {"id": "third"})  # after the insert it follows, as written
+    async with db.unit_of_work() as uow:
+        await ADD.later(uow.session, {"id": "dropped", "body": None})
+        await uow.rollback()
+    with pytest.raises(RuntimeError):
+        async with db.unit_of_work() as uow:
+            await ADD.later(uow.session, {"id": "dropped too", "body": None})
+            raise RuntimeError("the caller fails before the commit")
+    async with db.reads() as conn:
+        rows = (await conn.execute(text("SELECT id, body FROM notes ORDER BY id"))).all()
+        assert [tuple(r) for r in rows] == [("first", {"sealed": True}), ("second", None), ("third", {"sealed": True})]
+        await ADD.later(conn, {"id": "at once", "body": None})  # outside a unit of work: run now
+        assert await READ.first(conn, {"id": "at once"}) == {"id": "at once", "body": None}
+
+
+async def test_a_write_sent_later_that_fails_fails_the_commit_and_keeps_nothing(db):
+    async with db.unit_of_work() as uow:
+        await ADD.run(uow.session, {"id": "taken", "body": None})
+    with pytest.raises(sa_exc.IntegrityError):
+        async with db.unit_of_work() as uow:
+            await ADD.later(uow.session, {"id": "new", "body": None})
+            await ADD.later(uow.session, {"id": "taken", "body": None})  # a duplicate: fails at the COMMIT
+    with pytest.raises(sa_exc.IntegrityError):
+        async with db.unit_of_work() as uow:
+            await ADD.later(uow.session, {"id": "taken", "body": None})  # ... or at the next statement
+            await READ.first(uow.session, {"id": "taken"})
+    async with db.unit_of_work() as uow:  # the connection is fine afterwards
+        assert await READ.first(uow.session, {"id": "new"}) is None
+        await ADD.later(uow.session, {"id": "new", "body": {"ok": True}})
+    async with db.reads() as conn:
+        assert await READ.first(conn, {"id": "new"}) == {"id": "new", "body": {"ok": True}}

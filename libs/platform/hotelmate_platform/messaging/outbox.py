@@ -18,12 +18,13 @@ _INSERT = Statement(text("INSERT INTO outbox (message_id, type, envelope) VALUES
 
 async def write_outbox(session: AsyncConnection, envelopes: list[Envelope]) -> None:
     """Insert ``envelopes`` into the outbox; they are published only if this transaction commits.
+    In a unit of work the insert is sent with the COMMIT (``Statement.later``).
 
     When tracing is on, the current trace context is saved with each row (``envelope["trace"]``,
     which :class:`Envelope` ignores) so the relay continues the trace when it publishes."""
     trace = current_carrier()
     extra = {"trace": trace} if trace else {}
-    await _INSERT.run(session, [
+    await _INSERT.later(session, [
         {"message_id": e.message_id, "type": e.type, "envelope": {**e.model_dump(mode="json"), **extra}}
         for e in envelopes
     ])

@@ -92,12 +92,12 @@ _ADD_TIMELINE = Statement(sa.insert(timeline).inline().values(
 
 
 async def update(session: AsyncConnection, booking_id: str, changes: dict) -> None:
-    await _UPDATES[changes].run(session, {**changes, "b_id": booking_id})
+    await _UPDATES[changes].later(session, {**changes, "b_id": booking_id})
 
 
 async def add_timeline(session: AsyncConnection, booking_id: str, from_status: str | None, to_status: str,
                        actor: str, reason: str | None) -> None:
-    await _ADD_TIMELINE.run(session, {"booking_id": booking_id, "from_status": from_status,
+    await _ADD_TIMELINE.later(session, {"booking_id": booking_id, "from_status": from_status,
                                       "to_status": to_status, "actor": actor, "reason": reason})
 
 

@@ -180,7 +180,7 @@ async def holds_by_ids(session: AsyncConnection, booking_ids: list[str]) -> list
 
 async def insert_hold(session: AsyncConnection, **values: Any) -> None:
     values["quote"] = json.dumps(values["quote"])
-    await _INSERT_HOLD.run(session, values)
+    await _INSERT_HOLD.later(session, values)
 
 
 _INSERT_HOLD = _hot("""
@@ -199,7 +199,7 @@ async def insert_tombstone(session: AsyncConnection, booking_id: str, hotel: str
 
 
 async def set_hold(session: AsyncConnection, booking_id: str, **values: Any) -> None:
-    await _SET_HOLD[values].run(session, {**values, "booking_id": booking_id})
+    await _SET_HOLD[values].later(session, {**values, "booking_id": booking_id})
 
 
 async def delete_assignment(session: AsyncConnection, booking_id: str) -> int:

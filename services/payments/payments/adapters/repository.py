@@ -63,7 +63,7 @@ async def update_payment(session: AsyncConnection, booking_id: str, state: Payme
     values.update(fields)
     if "status" in values:
         values["status"] = str(values["status"])
-    await _UPDATES[values].run(session, {**values, "_b": booking_id})
+    await _UPDATES[values].later(session, {**values, "_b": booking_id})
 
 
 # --- operations ---------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ async def store_event(session: AsyncConnection, event_id: str, event_type: str, 
 
 
 async def mark_event_processed(session: AsyncConnection, event_id: str, note: str | None = None) -> None:
-    await _MARK_EVENT_PROCESSED.run(session, {"id": event_id, "n": note})
+    await _MARK_EVENT_PROCESSED.later(session, {"id": event_id, "n": note})
 
 
 _STORE_EVENT = Statement(text("""
