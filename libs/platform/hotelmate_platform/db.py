@@ -190,6 +190,25 @@ class Statement:
             await cursor.execute(self.sql, self._bound(params))
 
 
+async def together(conn: AsyncConnection, *runs: tuple[Statement, dict]) -> list[psycopg.AsyncCursor]:
+    """Run each ``(statement, params)`` in order, all in one round trip (psycopg's pipeline mode);
+    their cursors, to read rows from. Each statement still sees what the ones before it did (in read
+    committed, each takes its own snapshot when it starts). On an autocommit connection they run as
+    one transaction: if one fails, none of them stands (session-level advisory locks excepted)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    queue = _QUEUES.get(conn.sync_connection) if _QUEUES else None
+    cursors = [driver.cursor(row_factory=statement._rows) for statement, _ in runs]
+    try:
+        async with driver.pipeline():
+            if queue is not None and queue.writes:
+                await queue.send(driver)
+            for cursor, (statement, params) in zip(cursors, runs):
+                await statement._send(conn, cursor, params)
+    except psycopg.Error as exc:
+        raise await _as_sqlalchemy_error(conn, driver, " / ".join(s.sql for s, _ in runs), exc) from exc
+    return cursors
+
+
 class _WriteQueue:
     """The writes :meth:`Statement.later` queued on one unit of work's connection."""
 

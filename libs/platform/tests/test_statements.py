@@ -8,7 +8,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from hotelmate_platform.db import Statement, _libpq_url
+from hotelmate_platform.db import Statement, _libpq_url, together
 from hotelmate_platform.faults import is_infrastructure_error
 
 NOTES = sa.Table("notes", sa.MetaData(), sa.Column("id", sa.Text, primary_key=True), sa.Column("body", JSONB))
@@ -96,3 +96,13 @@ async def test_a_write_sent_later_that_fails_fails_the_commit_and_keeps_nothing(
         await ADD.later(uow.session, {"id": "new", "body": {"ok": True}})
     async with db.reads() as conn:
         assert await READ.first(conn, {"id": "new"}) == {"id": "new", "body": {"ok": True}}
+
+
+async def test_statements_run_together_in_order_each_seeing_the_ones_before(db):
+    async with db.autocommit() as conn:
+        added, read = await together(conn, (ADD, {"id": "pair", "body": {"n": 2}}), (READ, {"id": "pair"}))
+        assert added.rowcount == 1 and await read.fetchall() == [{"id": "pair", "body": {"n": 2}}]
+        with pytest.raises(sa_exc.IntegrityError):
+            await together(conn, (SEAL, {"id": "pair"}), (ADD, {"id": "pair", "body": None}))
+        # on an autocommit connection they are one transaction: the first did not stand either
+        assert await READ.first(conn, {"id": "pair"}) == {"id": "pair", "body": {"n": 2}}

@@ -29,7 +29,7 @@ async def record(uow, message: Ping, envelope) -> None:
 
 
 class CrashingRelay(OutboxRelay):
-    async def mark_published(self, ids):
+    async def mark_published(self, conn, ids):
         os._exit(17)  # the crash the test is about: published, not yet marked
 
 

@@ -3,8 +3,8 @@
 Woken right after a commit that wrote messages, and polling as a safety net. No database
 transaction stays open while the relay waits for the broker: a relay *claims* a batch of pending
 rows with session-level advisory locks (taken in autocommit, so held by the connection, not by a
-transaction), publishes them, marks the confirmed ones in a short transaction of its own, and only
-then lets the locks go. Several replicas can run side by side: a row locked by one is skipped by
+transaction), publishes them, marks the confirmed ones in a statement of their own, and only then
+lets the locks go. Several replicas can run side by side: a row locked by one is skipped by
 the others, and a row is read again after its lock is taken, so one just marked by another relay
 is never sent twice. A relay killed after publishing but before marking leaves the row pending
 (its locks die with its connection); it is published again and the consumer's inbox absorbs the
@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from hotelmate_contracts import Envelope
 
-from ..db import Database, Statement
+from ..db import Database, Statement, together
 from .bus import Bus, Unroutable
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,15 @@ CLAIM = Statement(text(
     SELECT id FROM candidates WHERE pg_try_advisory_lock(:lock_class, CAST(id & 2147483647 AS integer))
     """
 ), rows=namedtuple_row)
-# Read after the locks are held: a row another relay marked meanwhile is left out.
+# Sent with the claim and run after it, so its snapshot is taken once the claim's locks are held: of
+# the claimed rows, those it does not list were marked published by another relay meanwhile.
 STILL_PENDING = Statement(text(
-    "SELECT id, envelope FROM outbox WHERE id = ANY(:ids) AND published_at IS NULL ORDER BY id"), rows=namedtuple_row)
+    """
+    SELECT id, envelope FROM outbox
+    WHERE published_at IS NULL AND id <> ALL(CAST(:skip AS bigint[]))
+    ORDER BY id LIMIT :limit
+    """
+), rows=namedtuple_row)
 _UNLOCK_ALL = Statement(text("SELECT pg_advisory_unlock_all()"))
 _MARK_PUBLISHED = Statement(text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)"))
 
@@ -96,17 +102,20 @@ class OutboxRelay:
         now = time.monotonic()
         self._forget_stale(now)
         resting = [row_id for row_id, (retry_at, _) in self._resting.items() if retry_at > now]
-        async with self.db.engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with self.db.autocommit() as conn:
             try:
-                ids = [row.id for row in await CLAIM.all(conn, {"skip": resting, "limit": self.batch_size,
-                                                                "lock_class": LOCK_CLASS})]
+                window = {"skip": resting, "limit": self.batch_size}
+                claimed, pending = await together(conn, (CLAIM, {**window, "lock_class": LOCK_CLASS}),
+                                                  (STILL_PENDING, window))  # one round trip
+                ids = {row.id for row in await claimed.fetchall()}
                 if not ids:
                     return 0
-                rows = await STILL_PENDING.all(conn, {"ids": ids})
+                # (A claimed row missing here because rows committed late took its place in the
+                # window stays pending: it is claimed again by the next round.)
+                rows = [row for row in await pending.fetchall() if row.id in ids]
                 published = await self._publish(rows)
                 if published:
-                    await self.mark_published(published)
+                    await self.mark_published(conn, published)
             finally:
                 await _UNLOCK_ALL.run(conn, {})
         return len(ids)
@@ -163,6 +172,6 @@ class OutboxRelay:
         log.warning("outbox row %s (%s) returned by the broker: no queue bound yet; retrying in %.0fs",
                     row_id, message_type, pause)
 
-    async def mark_published(self, ids: list[int]) -> None:
-        async with self.db.autocommit() as conn:  # one statement
-            await _MARK_PUBLISHED.run(conn, {"ids": ids})
+    async def mark_published(self, conn, ids: list[int]) -> None:
+        """Mark ``ids`` sent (committed on its own, before the locks are let go)."""
+        await _MARK_PUBLISHED.run(conn, {"ids": ids})
