@@ -166,8 +166,8 @@ class Statement:
         cursor = driver.cursor(row_factory=self._rows)
         queue = _QUEUES.get(conn.sync_connection) if _QUEUES else None
         try:
-            if queue is not None and queue.writes:
-                async with driver.pipeline():  # the queued writes and this statement: one round trip
+            if queue is not None and queue.due:
+                async with driver.pipeline():  # what is queued and this statement: one round trip
                     await queue.send(driver)
                     await self._send(conn, cursor, params)
             else:
@@ -200,7 +200,7 @@ async def together(conn: AsyncConnection, *runs: tuple[Statement, dict]) -> list
     cursors = [driver.cursor(row_factory=statement._rows) for statement, _ in runs]
     try:
         async with driver.pipeline():
-            if queue is not None and queue.writes:
+            if queue is not None and queue.due:
                 await queue.send(driver)
             for cursor, (statement, params) in zip(cursors, runs):
                 await statement._send(conn, cursor, params)
@@ -210,14 +210,24 @@ async def together(conn: AsyncConnection, *runs: tuple[Statement, dict]) -> list
 
 
 class _WriteQueue:
-    """The writes :meth:`Statement.later` queued on one unit of work's connection."""
+    """What a unit of work has not sent yet on its connection: its ``BEGIN`` (until its first
+    statement) and the writes :meth:`Statement.later` queued."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.begun = False
         self.writes: list[tuple[Statement, dict | list[dict]]] = []
 
+    @property
+    def due(self) -> bool:
+        """Whether anything waits to go before the next statement (the ``BEGIN``, at least)."""
+        return not self.begun or bool(self.writes)
+
     async def send(self, driver: psycopg.AsyncConnection) -> None:
-        """Send the queued writes (the caller has ``driver`` in pipeline mode: none waits for its answer)."""
+        """Send what is queued (the caller has ``driver`` in pipeline mode: none waits for its answer)."""
+        if not self.begun:
+            self.begun = True
+            await driver.cursor().execute(_BEGIN, prepare=False)
         writes, self.writes = self.writes, []
         for statement, params in writes:
             await statement._send(self.conn, driver.cursor(), params)
@@ -231,23 +241,30 @@ class _WriteQueue:
             raise await _as_sqlalchemy_error(self.conn, driver, "(queued writes)", exc) from exc
 
     async def send_with_commit(self) -> None:
+        if not self.writes:
+            return  # nothing queued: SQLAlchemy's commit sends the COMMIT (if a BEGIN went at all)
         driver = (await self.conn.get_raw_connection()).driver_connection
         try:
             async with driver.pipeline():  # one Sync for all: the pipeline's own, at its end
                 await self.send(driver)
-                await driver.cursor().execute("COMMIT")
+                await driver.cursor().execute("COMMIT", prepare=False)
         except psycopg.Error as exc:
             raise await _as_sqlalchemy_error(self.conn, driver, "COMMIT", exc) from exc
 
 
-# The write queue of each unit of work in progress, by its (sync) connection.
+# A unit of work's connection is in autocommit for the driver, which then sends no BEGIN of its own
+# (it would wait for its answer before the first statement); the unit of work sends this one with its
+# first statement instead, and its COMMIT or ROLLBACK ends it.
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+
+# The queue of each unit of work in progress, by its (sync) connection.
 _QUEUES: dict[Any, _WriteQueue] = {}
 
 
 def _send_queued_first(sync_connection, cursor, statement, parameters, context, executemany) -> None:
     """Before a statement SQLAlchemy runs itself, the writes queued on its connection go first."""
     queue = _QUEUES.get(sync_connection) if _QUEUES else None
-    if queue is not None and queue.writes:
+    if queue is not None and queue.due:
         await_only(queue.send_alone())
 
 
@@ -297,7 +314,9 @@ class UnitOfWork:
         self._done = False
 
     async def __aenter__(self) -> "UnitOfWork":
-        self.session = await self.db.sessions().start()
+        # Autocommit for the driver: the transaction's BEGIN is sent by the unit of work, with its
+        # first statement (see _BEGIN); SQLAlchemy's commit and rollback still end it.
+        self.session = await self.db._autocommit.connect().start()
         try:
             await self.session.begin()
         except BaseException:
@@ -344,8 +363,7 @@ class UnitOfWork:
         # The writes still queued (Statement.later; the outbox rows among them) go with the COMMIT:
         # one round trip. SQLAlchemy's commit then only closes its own transaction.
         self._stop_queueing()
-        if self._queue.writes:
-            await self._queue.send_with_commit()
+        await self._queue.send_with_commit()
         await self.session.commit()
         self._done = True
         if self._pending:
