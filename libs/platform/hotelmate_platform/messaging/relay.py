@@ -27,8 +27,6 @@ import zlib
 from psycopg.rows import namedtuple_row
 from sqlalchemy import text
 
-from hotelmate_contracts import Envelope
-
 from ..db import Database, Statement, together
 from .bus import Bus, Unroutable
 
@@ -50,9 +48,13 @@ CLAIM = Statement(text(
 ), rows=namedtuple_row)
 # Sent with the claim and run after it, so its snapshot is taken once the claim's locks are held: of
 # the claimed rows, those it does not list were marked published by another relay meanwhile.
+# A row comes as the envelope's own JSON text, to publish as it is (without the trace context
+# saved beside it, which goes in the message's headers).
 STILL_PENDING = Statement(text(
     """
-    SELECT id, envelope FROM outbox
+    SELECT id, message_id, type, envelope ->> 'correlation_id' AS correlation_id, envelope -> 'trace' AS trace,
+           (envelope - 'trace')::text AS body
+    FROM outbox
     WHERE published_at IS NULL AND id <> ALL(CAST(:skip AS bigint[]))
     ORDER BY id LIMIT :limit
     """
@@ -124,7 +126,8 @@ class OutboxRelay:
         """Publish ``rows`` concurrently; returns the ids the broker confirmed. A broker failure is
         raised after the confirmed ids are returned to the caller's marking (the rest stay pending)."""
         results = await asyncio.gather(
-            *(self.bus.publish(Envelope.model_validate(r.envelope), trace=r.envelope.get("trace")) for r in rows),
+            *(self.bus.publish_json(r.body.encode(), message_id=str(r.message_id), type=r.type,
+                                    correlation_id=r.correlation_id, trace=r.trace) for r in rows),
             return_exceptions=True
         )
         published: list[int] = []
