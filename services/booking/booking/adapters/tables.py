@@ -22,6 +22,7 @@ bookings = sa.Table(
     sa.Column("payment_status", sa.Text), sa.Column("checkout_url", sa.Text),
     _ts("created_at"), _ts("updated_at"),
     sa.Column("client_address", sa.Text),  # for the cap on unpaid holds per address (api/abuse.py)
+    sa.Column("rooms_committed", sa.Boolean),  # inventory sold the rooms to the approved booking
 )
 
 party = sa.Table(

@@ -10,7 +10,7 @@ and :class:`BookingConflict` when a guard refuses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -156,9 +156,9 @@ class Booking:
             return None
         if self.status == Status.PENDING_APPROVAL and self.decision != "APPROVED":
             return None  # rooms committed without an approval
-        reason = ("rooms sold" if self.status == Status.PENDING_APPROVAL
-                  else f"rooms committed to a {self.status} booking released")
-        return self._fire(Trigger.HOLD_COMMITTED, reason)
+        if self.status == Status.PENDING_APPROVAL:
+            return self._fire(Trigger.HOLD_COMMITTED, "rooms sold", rooms_committed=True)
+        return self._fire(Trigger.HOLD_COMMITTED, f"rooms committed to a {self.status} booking released")
 
     def checkout_created(self, checkout_url: str) -> Outcome | None:
         if self.allows(Trigger.CHECKOUT_CREATED):
@@ -201,7 +201,11 @@ class Booking:
             return None
         if self.status != Status.PENDING_APPROVAL and self.payment in CAPTURED_OR_AFTER:
             return None  # a repeated capture
-        return self._fire(Trigger.PAYMENT_CAPTURED, "payment captured", payment_status=PaymentState.CAPTURED.value)
+        committed = bool(self.row.get("rooms_committed"))
+        outcome = self._fire(Trigger.PAYMENT_CAPTURED, "payment captured", payment_status=PaymentState.CAPTURED.value)
+        if committed:  # the rooms are sold already: no second CommitHold (and HoldCommitted) per booking
+            outcome = replace(outcome, effects=tuple(e for e in outcome.effects if e != Effect.COMMIT_HOLD))
+        return outcome
 
     def payment_voided(self) -> Outcome:
         # after a failed capture the payment stays FAILED for the guest; the note says what was released

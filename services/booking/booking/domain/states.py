@@ -120,7 +120,8 @@ TABLE: dict[tuple[Status, Trigger], Transition] = {
     (S.PENDING_APPROVAL, T.HOLD_COMMITTED): Transition(S.PENDING_APPROVAL, (E.CAPTURE_PAYMENT,)),
     (S.PENDING_APPROVAL, T.COMMIT_REFUSED): Transition(S.UNAVAILABLE, (E.VOID_PAYMENT, E.RELEASE_HOLD)),
     (S.PENDING_APPROVAL, T.DECLINE): Transition(S.DECLINED, (E.VOID_PAYMENT, E.RELEASE_HOLD)),
-    # COMMIT_HOLD again is a no-op for inventory; it commits bookings approved by an older version
+    # COMMIT_HOLD again commits bookings approved by an older version (captured before their rooms
+    # were sold); Booking.payment_captured leaves it out once HoldCommitted has come (rooms_committed)
     (S.PENDING_APPROVAL, T.PAYMENT_CAPTURED): Transition(S.CONFIRMED, (E.COMMIT_HOLD,)),
     # a capture that failed for good: the authorisation is voided (if still open), the rooms go back
     (S.PENDING_APPROVAL, T.CAPTURE_FAILED): Transition(S.PAYMENT_FAILED, (E.VOID_PAYMENT, E.RELEASE_HOLD)),

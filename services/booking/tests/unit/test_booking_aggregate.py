@@ -94,6 +94,14 @@ def test_approve_commits_the_hold_first_and_the_capture_confirms():
     assert b.hold_committed().effects == (E.CAPTURE_PAYMENT,)
     outcome = b.payment_captured()
     assert outcome.after == S.CONFIRMED and b.payment == P.CAPTURED
+    assert outcome.effects == ()  # the rooms are sold already: inventory is not asked again
+    assert b.take_changes()["rooms_committed"] is True
+
+
+def test_a_capture_of_a_booking_approved_by_an_older_version_still_commits_its_rooms():
+    b = authorised(decision="APPROVED")  # approved and captured before its rooms were committed
+    outcome = b.payment_captured()
+    assert outcome.after == S.CONFIRMED and outcome.effects == (E.COMMIT_HOLD,)
 
 
 def test_rooms_committed_without_an_approval_are_ignored():
