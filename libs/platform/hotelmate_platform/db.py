@@ -330,7 +330,7 @@ class UnitOfWork:
             if exc_type is None and not self._done:
                 await self.commit()
             elif not self._done:
-                self._stop_queueing()
+                self._queue.writes.clear()
                 await self.session.rollback()
         finally:
             self._stop_queueing()
@@ -362,9 +362,9 @@ class UnitOfWork:
             await write_outbox(self.session, self._pending)
         # The writes still queued (Statement.later; the outbox rows among them) go with the COMMIT:
         # one round trip. SQLAlchemy's commit then only closes its own transaction.
-        self._stop_queueing()
         await self._queue.send_with_commit()
         await self.session.commit()
+        self._queue.begun = False  # a statement run after this (a mistake) opens a transaction never committed
         self._done = True
         if self._pending:
             self.db.outbox_signal.set()
@@ -374,9 +374,9 @@ class UnitOfWork:
         self._wake = set()
 
     async def rollback(self) -> None:
-        self._stop_queueing()
         self._queue.writes.clear()
         await self.session.rollback()
+        self._queue.begun = False
         self._pending = []
         self._wake = set()
         self._done = True

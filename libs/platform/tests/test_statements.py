@@ -68,7 +68,9 @@ async def test_writes_sent_later_commit_in_order_with_the_transaction(db):
         await SEAL.later(uow.session, {"id": "third"})  # after the insert it follows, as written
     async with db.unit_of_work() as uow:
         await ADD.later(uow.session, {"id": "dropped", "body": None})
+        assert await READ.first(uow.session, {"id": "dropped"}) is not None
         await uow.rollback()
+        await ADD.run(uow.session, {"id": "after the end", "body": None})  # a mistake: never committed
     with pytest.raises(RuntimeError):
         async with db.unit_of_work() as uow:
             await ADD.later(uow.session, {"id": "dropped too", "body": None})
