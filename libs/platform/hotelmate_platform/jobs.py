@@ -20,7 +20,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .db import Statement
+from .statements import Statement
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class LeasedJobs:
 
     @cached_property
     def _claim(self) -> Statement:
-        # Every job is claimed with it: compiled once, run on the driver (db.Statement).
+        # Every job is claimed with it: compiled once, run on the driver (statements.Statement).
         return Statement(text(f"""
             UPDATE {self.table} SET attempts = attempts + 1, {self.lease}
             WHERE id IN (SELECT id FROM {self.table} WHERE {self.due} ORDER BY {self.order_by}

@@ -1,4 +1,4 @@
-"""Hot statements run on the driver (db.Statement) on a real PostgreSQL: they join the caller's
+"""Hot statements run on the driver (statements.Statement) on a real PostgreSQL: they join the caller's
 transaction, take JSON values, and fail with SQLAlchemy's errors, a dead connection replaced."""
 
 import psycopg
@@ -8,7 +8,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from hotelmate_platform.db import Statement, _libpq_url, together
+from hotelmate_platform.db import _libpq_url
+from hotelmate_platform.statements import Statement, together
 from hotelmate_platform.faults import is_infrastructure_error
 
 NOTES = sa.Table("notes", sa.MetaData(), sa.Column("id", sa.Text, primary_key=True), sa.Column("body", JSONB))

@@ -30,7 +30,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from hotelmate_contracts import Envelope, Message, UnknownMessageType, parse
 
-from ..db import Database, Statement, UnitOfWork
+from ..db import Database, UnitOfWork
+from ..statements import Statement
 from ..faults import is_infrastructure_error
 from ..logs import booking_id_var, correlation_id_var, request_id_var
 from ..observability.metrics import CONSUMED, HANDLER_FAILURES
@@ -40,7 +41,7 @@ from .tables import inbox
 
 log = logging.getLogger(__name__)
 
-# Every message runs it: compiled once, run on the driver (db.Statement).
+# Every message runs it: compiled once, run on the driver (statements.Statement).
 _RECORD_IN_INBOX = Statement(
     insert(inbox).values(consumer=bindparam("consumer"), message_id=bindparam("message_id"), type=bindparam("type"))
     .on_conflict_do_nothing().returning(inbox.c.message_id))

@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotelmate_contracts import Envelope
 
-from ..db import Statement
+from ..statements import Statement
 from ..observability.tracing import current_carrier
 
-# Every transaction that causes a message runs it: compiled once, run on the driver (db.Statement).
+# Every transaction that causes a message runs it: compiled once, run on the driver (statements.Statement).
 _INSERT = Statement(text("INSERT INTO outbox (message_id, type, envelope) VALUES (:message_id, :type, :envelope)")
                     .bindparams(bindparam("envelope", type_=JSONB)))
 

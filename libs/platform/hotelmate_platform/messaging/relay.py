@@ -27,7 +27,8 @@ import zlib
 from psycopg.rows import namedtuple_row
 from sqlalchemy import text
 
-from ..db import Database, Statement, together
+from ..db import Database
+from ..statements import Statement, together
 from .bus import Bus, Unroutable
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 # First half of the two-integer advisory lock key; the second half is the row id.
 LOCK_CLASS = zlib.crc32(b"hotelmate-outbox") & 0x7FFFFFFF
 
-# The relay's statements run for every batch of messages: compiled once, run on the driver (db.Statement).
+# The relay's statements run for every batch of messages: compiled once, run on the driver (statements.Statement).
 CLAIM = Statement(text(
     """
     WITH candidates AS MATERIALIZED (

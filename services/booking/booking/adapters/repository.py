@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelmate_platform.db import ColumnStatements, Statement
+from hotelmate_platform.statements import ColumnStatements, Statement
 
 from ..domain.model import format_booking_id
 from .tables import bookings, party, timeline
@@ -80,7 +80,7 @@ def _load_query(by_hotel: bool, for_update: bool) -> sa.Select:
 # The hot statements are built once, with bound parameters: SQLAlchemy then finds their compiled form
 # by a cache key it has already computed, where building one per call and keying it cost 50-120 us each.
 # Those of every saga step (a booking's load, update and timeline line) are compiled once and run on
-# the driver (hotelmate_platform.db.Statement).
+# the driver (hotelmate_platform.statements.Statement).
 _LOAD = {(by_hotel, for_update): Statement(_load_query(by_hotel, for_update))
          for by_hotel in (False, True) for for_update in (False, True)}
 _LINK_FACTS = sa.select(bookings.c.id, bookings.c.check_out, bookings.c.token_digest).where(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Text
 
 from hotelmate_contracts import CancellationPolicy, HotelProfile
-from hotelmate_platform.db import ColumnStatements, Statement
+from hotelmate_platform.statements import ColumnStatements, Statement
 
 from ..domain.pricing import Promo, RoomTypeRules, Tax
 

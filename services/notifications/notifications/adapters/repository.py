@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelmate_platform.db import Statement
+from hotelmate_platform.statements import Statement
 from hotelmate_platform.jobs import LeasedJobs
 
 from ..domain.emails import PlannedEmail
@@ -44,7 +44,7 @@ async def add_delivery(session: AsyncConnection, *, event_id: uuid.UUID, event_t
 
 
 # A delivery's insert and its "sent" mark run for every email: compiled once, run on the driver
-# (hotelmate_platform.db.Statement).
+# (hotelmate_platform.statements.Statement).
 _ADD_DELIVERY = Statement(
     insert(deliveries).values(next_attempt_at=func.now(), **{name: bindparam(name) for name in (
         "event_id", "event_type", "hotel", "booking_id", "template", "audience", "recipient", "sender_name",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotelmate_platform.db import ColumnStatements, Statement
+from hotelmate_platform.statements import ColumnStatements, Statement
 from hotelmate_platform.jobs import LeasedJobs
 
 from ..domain.model import PaymentState, Status
@@ -16,7 +16,7 @@ from ..domain.model import PaymentState, Status
 _STATE_FIELDS = ("status", "closed", "flagged", "flag_reason", "captured_minor", "refunded_minor")
 
 
-# The statements of every saga step are compiled once and run on the driver (hotelmate_platform.db.Statement).
+# The statements of every saga step are compiled once and run on the driver (hotelmate_platform.statements.Statement).
 _INSERT_PAYMENT = Statement(text("""
     INSERT INTO payments (booking_id, hotel, currency, amount_minor, checkout_expires_at, return_url,
                           description, customer_email)
