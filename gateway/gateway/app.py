@@ -20,7 +20,7 @@ from hotelmate_platform.logs import configure_logging
 from hotelmate_platform.observability import instrument_app, setup_tracing, shutdown_tracing
 from hotelmate_platform.problems import install_problem_handlers
 from hotelmate_platform.production import check_production, service_key
-from hotelmate_platform.service import install_request_ids
+from hotelmate_platform.service import install_request_ids, tune_garbage_collector
 
 from . import console, pages, proxy
 from .api import admin, auth, meta
@@ -65,6 +65,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                                      token_states=TokenStates(settings.gateway_token_check_seconds))
             app.state.gateway = gateway
             await admin.ensure_first_admin(gateway)
+            tune_garbage_collector()
             log.info("gateway started")
             try:
                 yield

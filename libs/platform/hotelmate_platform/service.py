@@ -5,6 +5,7 @@ health endpoints, request ids and problem documents. Each service calls :func:`c
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import uuid
@@ -33,6 +34,23 @@ from .tasks import supervise
 from .trust import TrustGate
 
 log = logging.getLogger(__name__)
+
+# Net allocations between two collections of the youngest generation (CPython's default is 700).
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def tune_garbage_collector() -> None:
+    """Called once start-up is over. What start-up built (modules, models, tables, compiled
+    statements: a few hundred thousand objects that live as long as the process) is frozen out of
+    every later collection, and the youngest generation is collected after 20,000 net allocations
+    instead of 700: a request or a message allocates and frees thousands of objects, nearly all
+    gone before a collection could find them. Under 100 clients the collector had been about 4 %
+    of each service's CPU (booking 560 ms of 12.9 s), most of it full collections walking the
+    start-up objects again; garbage in reference cycles is still collected, a little later."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, old)
 
 
 @dataclass
@@ -103,6 +121,7 @@ def create_service_app(
         app.state.runtime = runtime
         for starter in on_start:
             await starter(runtime)
+        tune_garbage_collector()
         log.info("%s started", settings.service_name)
         try:
             yield
