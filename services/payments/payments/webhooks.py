@@ -1,5 +1,6 @@
 """Processing stored Stripe events. A worker claims unprocessed events (``SKIP LOCKED``), asks
-Stripe for the PaymentIntent's current state outside any transaction, then under a row lock on the
+Stripe for the PaymentIntent's current state outside any transaction (unless the event carries it
+in a final state, succeeded or cancelled, which no later change can follow), then under a row lock on the
 payment applies it with the domain's monotonic rules and marks the event processed, in one
 transaction. Duplicates, any order of arrival and a concurrent capture therefore give one end state.
 """
@@ -49,12 +50,24 @@ def _id(value) -> str | None:
     return value.get("id") if isinstance(value, dict) else value
 
 
+# A PaymentIntent that succeeded or was cancelled stays so (refunds are the charge's), and its status
+# and amounts no longer change: the intent such an event carries is as current as Stripe's answer.
+FINAL = {"payment_intent.succeeded", "payment_intent.canceled"}
+
+
 def intent_to_read(event_type: str, obj: dict) -> str | None:
     """The PaymentIntent whose current state Stripe is asked for before handling this event, if any
-    (a refund's event carries its amounts itself)."""
-    if event_type not in HANDLED or event_type == "charge.refunded":
+    (a refund's event carries its amounts itself, an intent's final state is its own event's)."""
+    if event_type not in HANDLED or event_type == "charge.refunded" or event_type in FINAL:
         return None
     return references(obj)[1]
+
+
+def group_of(row: dict) -> str:
+    """Events about one PaymentIntent are handled one after the other, in the order claimed."""
+    event_type, obj = row["type"], row["payload"]["data"]["object"]
+    intent_id = references(obj)[1] if event_type in HANDLED and event_type != "charge.refunded" else None
+    return intent_id or row["id"]
 
 
 def decline_reason(obj: dict) -> str:
@@ -75,8 +88,7 @@ class EventProcessor:
         # it, made after all of them were stored, so it is as new as any of them; each group runs apart.
         groups: dict[str, list[dict]] = {}
         for row in rows:
-            key = intent_to_read(row["type"], row["payload"]["data"]["object"]) or row["id"]
-            groups.setdefault(key, []).append(row)
+            groups.setdefault(group_of(row), []).append(row)
         await asyncio.gather(*(self.process_group(group) for group in groups.values()))
         return len(rows)
 
@@ -112,8 +124,9 @@ class EventProcessor:
                 await repo.mark_event_processed(uow.session, event_id, "ignored")
             return
         booking_id, intent_id, session_id = references(obj)
-        # Order-independent: the event is a hint, Stripe's current PaymentIntent is the fact.
-        intent = None
+        # Order-independent: the event is a hint, Stripe's current PaymentIntent is the fact (an
+        # intent's final state, which no later change can follow, is its own event's).
+        intent = obj if event_type in FINAL else None
         if (to_read := intent_to_read(event_type, obj)) is not None:
             if to_read not in intents:
                 intents[to_read] = await self.stripe.retrieve_intent(to_read)

@@ -174,3 +174,20 @@ async def test_webhook_racing_a_staff_approval_captures_once(manual_webhooks):
     calls = await h.stripe_requests(f"/v1/payment_intents/{intent_id}/capture")
     assert len(calls) == 1 and len(h.announced(booking_id, "payment_captured")) == 1
     assert (await h.view(booking_id))["status"] == "CAPTURED"
+
+
+
+async def test_a_captured_payments_succeeded_event_costs_no_call_to_stripe(harness):
+    """Captured: Stripe sends ``payment_intent.succeeded``, carrying the intent in its final state.
+    Payments records it from the event itself (a state that can no longer change) instead of asking
+    Stripe again: one call fewer per booking on Stripe's rate limit."""
+    h = harness
+    booking_id, intent_id = await h.authorised()
+    await h.send(CapturePayment(booking_id=booking_id))
+    await h.wait_for(booking_id, "payment_captured")
+    await h.until_handled(intent_id)  # the succeeded event among them
+    calls = await h.stripe_requests(f"/v1/payment_intents/{intent_id}")
+    captured_at = next(c["at"] for c in calls if c["path"].endswith("/capture"))
+    assert [c for c in calls if c["method"] == "GET" and c["at"] > captured_at] == []
+    assert (await h.view(booking_id))["status"] == "CAPTURED"
+    assert len(h.announced(booking_id, "payment_captured")) == 1
