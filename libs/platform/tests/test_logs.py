@@ -85,6 +85,18 @@ def test_secrets_and_card_numbers_are_never_written(fmt):
     assert "[redacted" in text
 
 
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_secrets_are_masked_in_any_case(fmt):
+    lines = run_logging(fmt, """
+        log.info("AUTHORIZATION: BEARER abc.DEF-123")
+        log.info("PassWord: hunter2 and Guest_TOKEN=gt-Secret-Value")
+        log.info("card 4000-0000-0000-0002 in a reply")
+    """)
+    text = "\n".join(lines)
+    for secret in ("abc.DEF-123", "hunter2", "gt-Secret-Value", "4000-0000-0000-0002"):
+        assert secret not in text, secret
+
+
 def test_console_format_is_a_readable_line_with_the_request_id():
     lines = run_logging("console", f"""
         request_id_var.set("req-9")
