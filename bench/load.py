@@ -15,7 +15,9 @@ is retried after it (a booking POST keeps its Idempotency-Key) and counted as re
 For each level it prints (and writes as JSON) throughput and p50/p95/p99 per operation and per saga
 leg (POST -> PENDING_PAYMENT, card -> PENDING_APPROVAL, approve -> CONFIRMED), errors by kind, the CPU
 share of each process and the load average. At the end it checks the invariants: both reconcile
-commands exit 0 and no night is over capacity.
+commands exit 0 and no night is over capacity. Each phase starts once the system is quiet again (its
+processes and servers under 15 % of one core for half a second, at most 30 s of waiting): the tail of
+the phase before (emails still going out, queues draining) is not counted against the next one.
 
 * burst (``--burst 300``, first, on the idle system): that many guests POST a booking at the same instant,
   each from its own address, retrying ``429``/``503`` after ``Retry-After`` with the same Idempotency-Key
@@ -158,8 +160,22 @@ class Client:
                 await asyncio.sleep(POLL_SECONDS)
 
 
+async def quiet(cpu: CpuMeter, *, busy_below: float = 0.15, window: float = 0.5, timeout: float = 30.0) -> None:
+    """Wait until the system's processes and servers (not this driver) together use less than
+    ``busy_below`` of one core over ``window`` seconds, or ``timeout``: the phase before leaves a
+    tail (emails still going out, queues draining) that would otherwise be counted against the next."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu.sample()
+        await asyncio.sleep(window)
+        used = CpuMeter.used(before, cpu.sample())
+        if sum(v for k, v in used.items() if k not in ("load driver", "whole machine")) < busy_below * window:
+            return
+
+
 async def closed_loop(client: Client, work, clients: int, seconds: float, cpu: CpuMeter, unit: str) -> dict:
     """``clients`` loops doing ``work`` back to back for ``seconds``; work started is let finish."""
+    await quiet(cpu)
     rec = Recorder()
     stop_at = time.monotonic() + seconds
 
@@ -179,6 +195,7 @@ async def closed_loop(client: Client, work, clients: int, seconds: float, cpu: C
 
 async def open_loop(client: Client, rate: float, seconds: float, cpu: CpuMeter) -> dict:
     """A new saga every 1/rate seconds for ``seconds``, however long the earlier ones take."""
+    await quiet(cpu)
     rec = Recorder()
     tasks = []
 
@@ -199,6 +216,7 @@ async def open_loop(client: Client, rate: float, seconds: float, cpu: CpuMeter) 
 
 async def burst_phase(system: System, guests: int, cpu: CpuMeter) -> dict:
     """``guests`` simultaneous POSTs, well-behaved retries, then the wait until the backlog drained."""
+    await quiet(cpu)
     watcher = Watcher()
     await watcher.start()
     try:
