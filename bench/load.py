@@ -53,7 +53,7 @@ from hotelmate_devtools.flows.burst import Watcher, burst, report  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
-from load_report import CpuMeter, Recorder, summary, table  # noqa: E402  (bench/load_report.py)
+from load_report import CpuMeter, Recorder, growth, summary, table  # noqa: E402  (bench/load_report.py)
 
 HOTEL = "load-hotel"
 TZ = "Europe/Paris"
@@ -326,6 +326,8 @@ async def bench(system: System, args) -> dict:
             results["levels"][str(n)] = level
             for work, result in level.items():
                 print(table(f"{n} client(s): {work}", result), flush=True)
+        if lines := growth(results["levels"]):
+            print("== throughput growth", *lines, sep="\n", flush=True)
         if args.rate:
             result = await open_loop(client, args.rate, args.open_seconds, cpu)
             results["open_loop"] = {"rate": args.rate, **result}
