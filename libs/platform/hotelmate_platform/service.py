@@ -46,7 +46,9 @@ def tune_garbage_collector() -> None:
     instead of 700: a request or a message allocates and frees thousands of objects, nearly all
     gone before a collection could find them. Under 100 clients the collector had been about 4 %
     of each service's CPU (booking 560 ms of 12.9 s), most of it full collections walking the
-    start-up objects again; garbage in reference cycles is still collected, a little later."""
+    start-up objects again; garbage in reference cycles is still collected, a little later. A frozen
+    object is never collected: what start-up built and later drops in a cycle (a broker connection
+    replaced after a reconnect) stays, at most once and at most what start-up built."""
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
