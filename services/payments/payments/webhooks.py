@@ -55,19 +55,23 @@ def _id(value) -> str | None:
 FINAL = {"payment_intent.succeeded", "payment_intent.canceled"}
 
 
-def intent_to_read(event_type: str, obj: dict) -> str | None:
-    """The PaymentIntent whose current state Stripe is asked for before handling this event, if any
-    (a refund's event carries its amounts itself, an intent's final state is its own event's)."""
-    if event_type not in HANDLED or event_type == "charge.refunded" or event_type in FINAL:
+def intent_of(event_type: str, obj: dict) -> str | None:
+    """The PaymentIntent whose state this event is about, if payments acts on it (a refund's event
+    carries its amounts itself)."""
+    if event_type not in HANDLED or event_type == "charge.refunded":
         return None
     return references(obj)[1]
 
 
+def intent_to_read(event_type: str, obj: dict) -> str | None:
+    """The PaymentIntent whose current state Stripe is asked for before handling this event, if any
+    (an intent's final state is its own event's)."""
+    return None if event_type in FINAL else intent_of(event_type, obj)
+
+
 def group_of(row: dict) -> str:
     """Events about one PaymentIntent are handled one after the other, in the order claimed."""
-    event_type, obj = row["type"], row["payload"]["data"]["object"]
-    intent_id = references(obj)[1] if event_type in HANDLED and event_type != "charge.refunded" else None
-    return intent_id or row["id"]
+    return intent_of(row["type"], row["payload"]["data"]["object"]) or row["id"]
 
 
 def decline_reason(obj: dict) -> str:

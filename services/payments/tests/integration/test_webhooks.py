@@ -176,7 +176,6 @@ async def test_webhook_racing_a_staff_approval_captures_once(manual_webhooks):
     assert (await h.view(booking_id))["status"] == "CAPTURED"
 
 
-
 async def test_a_captured_payments_succeeded_event_costs_no_call_to_stripe(harness):
     """Captured: Stripe sends ``payment_intent.succeeded``, carrying the intent in its final state.
     Payments records it from the event itself (a state that can no longer change) instead of asking
