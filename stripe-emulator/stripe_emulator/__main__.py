@@ -32,11 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-max-attempts", type=int)
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--access-log", action="store_true",
-                        help="a line per HTTP request (STRIPE_EMULATOR_ACCESS_LOG=1); GET /requests keeps "
-                             "every /v1 call either way")
+                        help="a line per HTTP request (STRIPE_EMULATOR_ACCESS_LOG=1); GET /_emulator/requests "
+                             "lists every /v1 call either way")
     args = vars(parser.parse_args(argv))
     level = args.pop("log_level")
-    # Off by default, like the services': under load the line per request was a third of the
+    # Off by default, like the services': under load the line per request was about a tenth of the
     # emulator's CPU, on the machine the system shares with it.
     access_log = args.pop("access_log") or os.environ.get("STRIPE_EMULATOR_ACCESS_LOG", "") in ("1", "true", "yes")
     logging.basicConfig(level=level.upper(),
