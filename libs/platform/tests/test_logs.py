@@ -75,26 +75,18 @@ def test_secrets_and_card_numbers_are_never_written(fmt):
         log.info("card 4242 4242 4242 4242 and 4000000000000002")
         log.info("login password=hunter2 ok, guest_token=gt-secret-value, {'api_key': 'k-123'}")
         log.info("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
+        log.info("AUTHORIZATION: BEARER abc.DEF-123")
+        log.info("PassWord: hunter3 and Guest_TOKEN=gt-Secret-Value")
+        log.info("card 4000-0000-0000-0077 in a reply")
     """)
     text = "\n".join(lines)
-    assert len(lines) == 5
+    assert len(lines) == 8
+    # The last three, in other cases and separators: the keyword check before each pattern must not miss them.
     for secret in ("eyJhbGciOiJIUzI1NiJ9", "sk_test_51Habcdef0123456789", "whsec_hotelmate_dev",
                    "4242 4242 4242 4242", "4000000000000002", "hunter2", "c2lnbmF0dXJl", "gt-secret-value",
-                   "k-123"):
+                   "k-123", "abc.DEF-123", "hunter3", "gt-Secret-Value", "4000-0000-0000-0077"):
         assert secret not in text, secret
     assert "[redacted" in text
-
-
-@pytest.mark.parametrize("fmt", ["json", "console"])
-def test_secrets_are_masked_in_any_case(fmt):
-    lines = run_logging(fmt, """
-        log.info("AUTHORIZATION: BEARER abc.DEF-123")
-        log.info("PassWord: hunter2 and Guest_TOKEN=gt-Secret-Value")
-        log.info("card 4000-0000-0000-0002 in a reply")
-    """)
-    text = "\n".join(lines)
-    for secret in ("abc.DEF-123", "hunter2", "gt-Secret-Value", "4000-0000-0000-0002"):
-        assert secret not in text, secret
 
 
 def test_console_format_is_a_readable_line_with_the_request_id():
