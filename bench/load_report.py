@@ -107,6 +107,12 @@ def summary(rec: Recorder, seconds: float, cpu: dict[str, float], unit: str) -> 
     return out
 
 
+def _rate(result: dict, work: str) -> float:
+    if work == "saga":
+        return result.get("sagas_per_second", 0.0)
+    return result["operations"].get(work, {}).get("per_second", 0.0)
+
+
 def growth(levels: dict[str, dict]) -> list[str]:
     """How each closed-loop work's throughput grew from the fewest clients to the most (issue 12's
     ratios): requests/s for the reads, full sagas/s for the sagas."""
@@ -118,11 +124,7 @@ def growth(levels: dict[str, dict]) -> list[str]:
     for work in ("availability", "quote", "saga"):
         if work not in levels[low] or work not in levels[high]:
             continue
-        def rate(result: dict) -> float:
-            if work == "saga":
-                return result.get("sagas_per_second", 0.0)
-            return result["operations"].get(work, {}).get("per_second", 0.0)
-        a, b = rate(levels[low][work]), rate(levels[high][work])
+        a, b = _rate(levels[low][work], work), _rate(levels[high][work], work)
         ratio = f"{b / a:.2f}x" if a else "n/a"
         lines.append(f"  {work:12} {low} -> {high} clients: {a:g} -> {b:g}/s ({ratio})")
     return lines
