@@ -353,7 +353,12 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=0, help="first, this many simultaneous POSTs (issue 18)")
     parser.add_argument("--json", default="", help="write the figures here")
     parser.add_argument("--logs", default="", help="write each process's last log lines into this folder")
+    parser.add_argument("--catalog-cache", default="", metavar="URL",
+                        help="inventory's availability and quote cache: empty for its memory (the default), "
+                             "or redis://host:port/db to measure Redis instead")
     args = parser.parse_args()
+    if args.catalog_cache:
+        os.environ["HOTELMATE_INVENTORY_CATALOG_CACHE_URL"] = args.catalog_cache
     args.clients = [int(n) for n in args.clients.split(",") if n]
     args.works = {w for w in args.works.split(",") if w}
     system = System(Layout.random_ports(), echo=False)

@@ -4,6 +4,7 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from hotelmate_platform.retention import start_retention
 from hotelmate_platform.observability.domain import cache_hook
@@ -12,7 +13,7 @@ from hotelmate_platform.tasks import every
 
 from .api import internal, public, staff
 from .api.schemas import install_domain_problems
-from .cache import CatalogCache
+from .cache import RedisCatalogCache, create_catalog_cache
 from .handlers import HANDLERS, expire_lapsed_holds
 from .settings import InventorySettings
 
@@ -23,8 +24,21 @@ async def start_sweeper(runtime: Runtime) -> None:
 
 
 async def start_catalog_cache(runtime: Runtime) -> None:
-    cache = runtime.extras["catalog_cache"] = CatalogCache()
+    settings = runtime.settings
+    cache = create_catalog_cache(settings.inventory_catalog_cache_url,
+                                 ttl_seconds=settings.inventory_catalog_cache_ttl_seconds)
+    if isinstance(cache, RedisCatalogCache):
+        async with runtime.db.reads() as conn:  # which database the versions come from (cache.py)
+            row = (await conn.execute(text(
+                "SELECT (SELECT system_identifier FROM pg_control_system()) AS cluster, "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()) AS database"))).one()
+        cache.bind(row.cluster, row.database)
+    runtime.extras["catalog_cache"] = cache
     runtime.scrape_hooks.append(cache_hook(cache))  # /metrics: the availability cache's hit ratio
+
+
+async def stop_catalog_cache(runtime: Runtime) -> None:
+    await runtime.extras["catalog_cache"].close()
 
 
 def create_app(settings: InventorySettings) -> FastAPI:
@@ -34,6 +48,7 @@ def create_app(settings: InventorySettings) -> FastAPI:
         routers=[public.router, staff.router, internal.router],
         handlers=HANDLERS,
         on_start=[start_catalog_cache, start_sweeper, start_retention],
+        on_stop=[stop_catalog_cache],
     )
     install_domain_problems(app)
     app.router.routes.insert(0, public.FastAvailability())  # availability's plain form skips FastAPI's machinery

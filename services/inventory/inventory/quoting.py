@@ -22,7 +22,11 @@ from .domain.pricing import Stay, check_promo, fits_party, price_stay, validate_
 
 
 def hotel_today(hotel: Any, now: datetime | None = None) -> date:
-    return (now or datetime.now(ZoneInfo(hotel.timezone))).astimezone(ZoneInfo(hotel.timezone)).date()
+    return today_in(hotel.timezone, now)
+
+
+def today_in(timezone: str, now: datetime | None = None) -> date:
+    return (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).date()
 
 
 async def require_hotel(session: AsyncConnection, slug: str) -> Any:
@@ -39,26 +43,22 @@ async def availability(session: AsyncConnection, slug: str, check_in: date, chec
     The priced room types come from ``cache`` while the hotel's catalogue version is unchanged; the
     rooms taken are always counted live, in the statement that reads the version."""
     version, taken = await repo.catalog_version_and_busiest_night(session, slug, check_in, check_out)
-    key = ("availability", check_in, check_out, adults, children)
-    priced = cache.get(slug, version, key) if cache else None
+    key = f"a:{check_in}:{check_out}:{adults}:{children}"
+    priced = await cache.get(slug, version, key) if cache else None
     if priced is None:
         priced = await _priced_room_types(session, slug, check_in, check_out, adults, children)
         if cache:
-            cache.put(slug, version, key, priced)
+            await cache.put(slug, version, key, priced)
     else:
-        validate_stay_dates(check_in, check_out, hotel_today(priced.hotel))
+        validate_stay_dates(check_in, check_out, today_in(priced["timezone"]))
     return {"room_types": [{"code": t["code"], "name": t["name"], "available": max(t["sellable"] - taken.get(t["code"], 0), 0),
-                            "nights": t["nights"], "total": t["total"]} for t in priced.room_types]}
-
-
-@dataclass(frozen=True)
-class PricedRoomTypes:
-    hotel: Any
-    room_types: list[dict]
+                            "nights": t["nights"], "total": t["total"]} for t in priced["room_types"]]}
 
 
 async def _priced_room_types(session: AsyncConnection, slug: str, check_in: date, check_out: date, adults: int,
-                             children: int) -> PricedRoomTypes:
+                             children: int) -> dict:
+    """The hotel's time zone and its room types that fit the party, priced: what availability keeps
+    in the cache (plain JSON, as every store must be given)."""
     hotel = await require_hotel(session, slug)
     validate_stay_dates(check_in, check_out, hotel_today(hotel))
     if adults < 1 or children < 0:
@@ -78,7 +78,7 @@ async def _priced_room_types(session: AsyncConnection, slug: str, check_in: date
         offered.append({"code": row.code, "name": row.name, "sellable": row.sellable,
                         "nights": [n.model_dump(mode="json") for n in quote.nights],
                         "total": quote.total.model_dump(mode="json")})
-    return PricedRoomTypes(hotel=hotel, room_types=offered)
+    return {"timezone": hotel.timezone, "room_types": offered}
 
 
 async def public_quote(session: AsyncConnection, slug: str, stay: Stay, promo_code: str | None,
@@ -88,15 +88,14 @@ async def public_quote(session: AsyncConnection, slug: str, stay: Stay, promo_co
     if promo_code or cache is None:
         return _quote_answer((await quote_stay(session, slug, stay, promo_code)).quote)
     version = await repo.catalog_version(session, slug)
-    key = ("quote", stay)
-    kept = cache.get(slug, version, key)
+    key = f"q:{stay.room_type}:{stay.check_in}:{stay.check_out}:{stay.adults}:{stay.children}"
+    kept = await cache.get(slug, version, key)
     if kept is not None:
-        hotel, answer = kept
-        validate_stay_dates(stay.check_in, stay.check_out, hotel_today(hotel))
-        return answer
+        validate_stay_dates(stay.check_in, stay.check_out, today_in(kept["timezone"]))
+        return kept["answer"]
     priced = await quote_stay(session, slug, stay, None)
     answer = _quote_answer(priced.quote)
-    cache.put(slug, version, key, (priced.hotel, answer))
+    await cache.put(slug, version, key, {"timezone": priced.hotel.timezone, "answer": answer})
     return answer
 
 

@@ -1,17 +1,58 @@
 """Availability and quotes come from the catalogue cache, and every change shows in the next answer.
 
-Each test asks twice (the second answer is a cache hit), changes one thing, and asks again.
+Each test asks twice (the second answer is a cache hit), changes one thing, and asks again; every test
+runs with each store (this process's memory, and Redis: a second inventory app on the same database
+started with ``HOTELMATE_INVENTORY_CATALOG_CACHE_URL``).
 """
 
+import logging
+import os
+import socket
 from datetime import timedelta
 
+import httpx
+import pytest
 from sqlalchemy import text
 
+from hotelmate_devtools.signing import as_gateway
+from inventory.adapters.repository import catalog_version
+from inventory.cache import RedisCatalogCache, create_catalog_cache
 from inventory.handlers import expire_lapsed_holds, place_hold, release_hold
 from hotelmate_contracts import ReleaseHold
 
 from .conftest import local_today, make_hotel, soon
 from .test_holds import place, run
+
+REDIS_URL = os.environ.get("HOTELMATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="module")
+async def redis_app():
+    from inventory.app import create_app
+    from inventory.settings import InventorySettings
+
+    redis_app = create_app(InventorySettings(sweep_seconds=3600, inventory_catalog_cache_url=REDIS_URL))
+    async with redis_app.router.lifespan_context(redis_app):
+        cache = redis_app.state.runtime.extras["catalog_cache"]
+        yield redis_app
+        async for key in cache.redis.scan_iter(match=f"{cache.prefix}*"):  # leave Redis as found
+            await cache.redis.delete(key)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request, client, runtime, redis_app):
+    """(client, runtime) of an inventory app whose catalogue cache is in ``request.param``."""
+    if request.param == "memory":
+        yield client, runtime
+        return
+    assert redis_app.state.runtime.extras["catalog_cache"].store == "redis"
+    async with client_of(redis_app) as redis_client:
+        yield redis_client, redis_app.state.runtime
+
+
+def client_of(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://inventory",
+                             event_hooks={"request": [as_gateway(admin_by_default=True)]})
 
 
 def stay(days: int = 20, nights: int = 2) -> dict:
@@ -40,7 +81,8 @@ async def warm(client, slug: str, runtime) -> tuple[dict, dict]:
     return first
 
 
-async def test_a_rate_change_shows_in_the_next_availability_and_quote(client, runtime):
+async def test_a_rate_change_shows_in_the_next_availability_and_quote(store):
+    client, runtime = store
     slug = await make_hotel(client)
     before, quote = await warm(client, slug, runtime)
     assert before["DBL"]["total"]["amount"] == quote["total"]["amount"] == "200.00"
@@ -51,7 +93,8 @@ async def test_a_rate_change_shows_in_the_next_availability_and_quote(client, ru
     assert (await quoted(client, slug))["total"]["amount"] == "250.00"
 
 
-async def test_a_room_out_of_service_shows_in_the_next_availability(client, runtime):
+async def test_a_room_out_of_service_shows_in_the_next_availability(store):
+    client, runtime = store
     slug = await make_hotel(client, rooms=3)
     before, _ = await warm(client, slug, runtime)
     assert before["DBL"]["available"] == 3
@@ -59,7 +102,8 @@ async def test_a_room_out_of_service_shows_in_the_next_availability(client, runt
     assert (await available(client, slug))["DBL"]["available"] == 2
 
 
-async def test_a_room_type_change_shows_in_the_next_answers(client, runtime):
+async def test_a_room_type_change_shows_in_the_next_answers(store):
+    client, runtime = store
     slug = await make_hotel(client)
     await warm(client, slug, runtime)
     await client.put(f"/api/v1/staff/hotels/{slug}/room-types/DBL",
@@ -69,7 +113,8 @@ async def test_a_room_type_change_shows_in_the_next_answers(client, runtime):
     assert (await quoted(client, slug))["total"]["amount"] == "240.00"
 
 
-async def test_a_tax_change_shows_in_the_next_answers(client, runtime):
+async def test_a_tax_change_shows_in_the_next_answers(store):
+    client, runtime = store
     slug = await make_hotel(client)
     await warm(client, slug, runtime)
     await client.put(f"/api/v1/staff/hotels/{slug}/taxes", json=[{"code": "VAT", "name": "VAT", "kind": "PERCENT",
@@ -78,7 +123,8 @@ async def test_a_tax_change_shows_in_the_next_answers(client, runtime):
     assert [t["code"] for t in (await quoted(client, slug))["taxes"]] == ["VAT"]
 
 
-async def test_a_policy_change_shows_in_the_next_quote(client, runtime):
+async def test_a_policy_change_shows_in_the_next_quote(store):
+    client, runtime = store
     slug = await make_hotel(client)
     _, quote = await warm(client, slug, runtime)
     assert quote["cancellation_policy"]["penalty"] == "FIRST_NIGHT"
@@ -86,7 +132,8 @@ async def test_a_policy_change_shows_in_the_next_quote(client, runtime):
     assert (await quoted(client, slug))["cancellation_policy"]["penalty"] == "FULL_STAY"
 
 
-async def test_a_promo_change_shows_in_the_next_quote(client, runtime):
+async def test_a_promo_change_shows_in_the_next_quote(store):
+    client, runtime = store
     slug = await make_hotel(client)
     await warm(client, slug, runtime)
     await client.put(f"/api/v1/staff/hotels/{slug}/promo-codes/TEN", json={"percent_off": "10"})
@@ -95,7 +142,8 @@ async def test_a_promo_change_shows_in_the_next_quote(client, runtime):
     assert (await quoted(client, slug, promo_code="TEN"))["discount"]["amount"] == "50.00"
 
 
-async def test_a_catalogue_change_by_hand_in_sql_shows_too(client, runtime, db):
+async def test_a_catalogue_change_by_hand_in_sql_shows_too(store, db):
+    client, runtime = store
     """The version is bumped by a trigger, so no code path can forget it."""
     slug = await make_hotel(client)
     await warm(client, slug, runtime)
@@ -105,7 +153,8 @@ async def test_a_catalogue_change_by_hand_in_sql_shows_too(client, runtime, db):
     assert (await quoted(client, slug))["total"]["amount"] == "180.00"
 
 
-async def test_holds_placed_released_and_lapsed_show_in_the_next_availability(client, runtime, db):
+async def test_holds_placed_released_and_lapsed_show_in_the_next_availability(store, db):
+    client, runtime = store
     slug = await make_hotel(client, rooms=2)
     before, _ = await warm(client, slug, runtime)
     assert before["DBL"]["available"] == 2
@@ -125,8 +174,72 @@ async def test_holds_placed_released_and_lapsed_show_in_the_next_availability(cl
     assert (await available(client, slug))["DBL"]["available"] == 2
 
 
-async def test_the_hit_ratio_is_reported(client, runtime):
+async def test_the_hit_ratio_is_reported(store):
+    client, runtime = store
     slug = await make_hotel(client)
     await warm(client, slug, runtime)
     stats = (await client.get("/internal/catalog-cache")).json()
     assert stats["hits"] >= 2 and 0 < stats["hit_ratio"] <= 1
+
+
+async def test_redis_answers_of_another_database_are_never_served(redis_app):
+    """Versions count from 1 in each database: one dropped and created again under the same name
+    (same hotel, same version) must not be served the first one's answers."""
+    runtime = redis_app.state.runtime
+    async with client_of(redis_app) as client:
+        slug = await make_hotel(client)
+        await warm(client, slug, runtime)
+    cache = runtime.extras["catalog_cache"]
+    async with runtime.db.reads() as conn:
+        version = await catalog_version(conn, slug)
+    key = f"a:{stay()['check_in']}:{stay()['check_out']}:2:0"
+    assert await cache.get(slug, version, key) is not None
+    other = RedisCatalogCache(REDIS_URL)
+    try:
+        cluster, oid = cache.prefix.split(":")[2:4]
+        other.bind(int(cluster), int(oid) + 1)
+        assert await other.get(slug, version, key) is None
+    finally:
+        await other.close()
+
+
+async def test_redis_out_of_reach_answers_come_from_postgresql(db):
+    """Redis down (nothing listens on its port): every answer is still right, each a miss, and the
+    outage is logged once, not with every request."""
+    from inventory.app import create_app
+    from inventory.settings import InventorySettings
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(InventorySettings(sweep_seconds=3600, inventory_catalog_cache_url=f"redis://127.0.0.1:{port}/0"))
+    lines = Lines()  # the service's start replaces the root logger's handlers: listen to the cache's own
+    logging.getLogger("inventory.cache").addHandler(lines)
+    try:
+        async with app.router.lifespan_context(app), client_of(app) as client:
+            runtime = app.state.runtime
+            slug = await make_hotel(client, rooms=3)
+            assert (await available(client, slug))["DBL"]["available"] == 3
+            await run(db, place_hold, place(slug, 20, nights=2))
+            assert (await available(client, slug))["DBL"]["available"] == 2
+            assert (await quoted(client, slug))["total"]["amount"] == "200.00"
+            cache = runtime.extras["catalog_cache"]
+            assert (cache.hits, cache.failing) == (0, True)
+            assert (await client.get("/internal/catalog-cache")).json()["failing"] is True
+    finally:
+        logging.getLogger("inventory.cache").removeHandler(lines)
+    assert lines.messages == ["catalogue cache: Redis failed (ConnectionError); answering from PostgreSQL"]
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_cache_url_that_is_not_redis_is_refused_at_start():
+    with pytest.raises(ValueError, match="redis://"):
+        create_catalog_cache("memcached://127.0.0.1:11211", ttl_seconds=60)
