@@ -1,8 +1,9 @@
-"""Private servers for chaos tests: a RabbitMQ node and a PostgreSQL cluster of a test's own.
+"""Private servers for chaos tests: a RabbitMQ node, a PostgreSQL cluster and a Redis of a test's own.
 
 The shared servers (5432, 5672) are used by everyone at once and must never be stopped. A test
 that restarts the broker or stops the database starts its own instance here, in a temporary
 directory, on free ports, and always removes it (``with private_rabbitmq() as broker: ...``).
+Redis is only an option of inventory's (its catalogue cache): its tests always start their own.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import glob
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +33,10 @@ def rabbitmq_available() -> bool:
 
 def postgres_available() -> bool:
     return Path(POSTGRES_BIN, "initdb").exists()
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None
 
 
 @dataclass
@@ -192,6 +198,56 @@ def private_postgres() -> Iterator[PrivatePostgres]:
                 cluster.stop()
         except Exception:  # noqa: BLE001 - the directory goes anyway
             pass
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@dataclass
+class PrivateRedis:
+    """A Redis of one test, keeping nothing on disk: ``stop`` kills it (as a crash would), ``start``
+    brings it back on the same port, empty."""
+
+    port: int
+    home: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.home), "--logfile", str(self.home / "log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(self._answers, timeout=30):
+            self.stop()
+            raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+@contextmanager
+def private_redis() -> Iterator[PrivateRedis]:
+    """A fresh Redis in a temporary directory; killed and removed on exit."""
+    home = Path(tempfile.mkdtemp(prefix="hmt-redis-"))
+    server = PrivateRedis(port=free_port(), home=home)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -224,7 +224,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 # Fixtures that start processes or servers: a work unit using one takes seconds at least.
-_STARTS_PROCESSES = {"system_factory", "private_broker", "private_database"}
+_STARTS_PROCESSES = {"system_factory", "private_broker", "private_database", "redis_app"}
 
 
 def _hand_out_long_work_first(items: list[pytest.Item]) -> None:

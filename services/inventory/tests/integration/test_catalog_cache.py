@@ -2,18 +2,19 @@
 
 Each test asks twice (the second answer is a cache hit), changes one thing, and asks again; every test
 runs with each store (this process's memory, and Redis: a second inventory app on the same database
-started with ``HOTELMATE_INVENTORY_CATALOG_CACHE_URL``).
+started with ``HOTELMATE_INVENTORY_CATALOG_CACHE_URL`` pointing at a Redis of the module's own).
 """
 
+import asyncio
 import logging
-import os
-import socket
+import time
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import text
 
+from hotelmate_devtools.chaos import private_redis, redis_available
 from hotelmate_devtools.signing import as_gateway
 from inventory.adapters.repository import catalog_version
 from inventory.cache import RedisCatalogCache, create_catalog_cache
@@ -23,20 +24,27 @@ from hotelmate_contracts import ReleaseHold
 from .conftest import local_today, make_hotel, soon
 from .test_holds import place, run
 
-REDIS_URL = os.environ.get("HOTELMATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+NO_REDIS = "redis-server is not installed here"
+
+
+def inventory_with_cache(url: str):
+    from inventory.app import create_app
+    from inventory.settings import InventorySettings
+
+    return create_app(InventorySettings(sweep_seconds=3600, inventory_catalog_cache_url=url))
 
 
 @pytest.fixture(scope="module")
 async def redis_app():
-    from inventory.app import create_app
-    from inventory.settings import InventorySettings
-
-    redis_app = create_app(InventorySettings(sweep_seconds=3600, inventory_catalog_cache_url=REDIS_URL))
-    async with redis_app.router.lifespan_context(redis_app):
-        cache = redis_app.state.runtime.extras["catalog_cache"]
-        yield redis_app
-        async for key in cache.redis.scan_iter(match=f"{cache.prefix}*"):  # leave Redis as found
-            await cache.redis.delete(key)
+    """Inventory with its cache in a Redis of this module's own (None where Redis is not installed:
+    the memory tests still run)."""
+    if not redis_available():
+        yield None
+        return
+    with private_redis() as server:
+        app = inventory_with_cache(server.url)
+        async with app.router.lifespan_context(app):
+            yield app
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -45,6 +53,8 @@ async def store(request, client, runtime, redis_app):
     if request.param == "memory":
         yield client, runtime
         return
+    if redis_app is None:
+        pytest.skip(NO_REDIS)
     assert redis_app.state.runtime.extras["catalog_cache"].store == "redis"
     async with client_of(redis_app) as redis_client:
         yield redis_client, redis_app.state.runtime
@@ -185,6 +195,8 @@ async def test_the_hit_ratio_is_reported(store):
 async def test_redis_answers_of_another_database_are_never_served(redis_app):
     """Versions count from 1 in each database: one dropped and created again under the same name
     (same hotel, same version) must not be served the first one's answers."""
+    if redis_app is None:
+        pytest.skip(NO_REDIS)
     runtime = redis_app.state.runtime
     async with client_of(redis_app) as client:
         slug = await make_hotel(client)
@@ -194,7 +206,7 @@ async def test_redis_answers_of_another_database_are_never_served(redis_app):
         version = await catalog_version(conn, slug)
     key = f"a:{stay()['check_in']}:{stay()['check_out']}:2:0"
     assert await cache.get(slug, version, key) is not None
-    other = RedisCatalogCache(REDIS_URL)
+    other = RedisCatalogCache(runtime.settings.inventory_catalog_cache_url)
     try:
         cluster, oid = cache.prefix.split(":")[2:4]
         other.bind(int(cluster), int(oid) + 1)
@@ -203,32 +215,40 @@ async def test_redis_answers_of_another_database_are_never_served(redis_app):
         await other.close()
 
 
-async def test_redis_out_of_reach_answers_come_from_postgresql(db):
-    """Redis down (nothing listens on its port): every answer is still right, each a miss, and the
-    outage is logged once, not with every request."""
-    from inventory.app import create_app
-    from inventory.settings import InventorySettings
-
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(InventorySettings(sweep_seconds=3600, inventory_catalog_cache_url=f"redis://127.0.0.1:{port}/0"))
+async def test_redis_killed_answers_come_from_postgresql_and_hits_resume_when_it_is_back(db):
+    """Redis killed under a running inventory: every answer is still right (each a miss), the outage
+    is logged once, not with every request; Redis started again (empty), answers are cached again."""
+    if not redis_available():
+        pytest.skip(NO_REDIS)
     lines = Lines()  # the service's start replaces the root logger's handlers: listen to the cache's own
     logging.getLogger("inventory.cache").addHandler(lines)
     try:
-        async with app.router.lifespan_context(app), client_of(app) as client:
-            runtime = app.state.runtime
-            slug = await make_hotel(client, rooms=3)
-            assert (await available(client, slug))["DBL"]["available"] == 3
-            await run(db, place_hold, place(slug, 20, nights=2))
-            assert (await available(client, slug))["DBL"]["available"] == 2
-            assert (await quoted(client, slug))["total"]["amount"] == "200.00"
-            cache = runtime.extras["catalog_cache"]
-            assert (cache.hits, cache.failing) == (0, True)
-            assert (await client.get("/internal/catalog-cache")).json()["failing"] is True
+        with private_redis() as server:
+            app = inventory_with_cache(server.url)
+            async with app.router.lifespan_context(app), client_of(app) as client:
+                cache = app.state.runtime.extras["catalog_cache"]
+                slug = await make_hotel(client, rooms=3)
+                await warm(client, slug, app.state.runtime)
+                server.stop()
+                try:
+                    hits = cache.hits
+                    assert (await available(client, slug))["DBL"]["available"] == 3
+                    await run(db, place_hold, place(slug, 20, nights=2))
+                    assert (await available(client, slug))["DBL"]["available"] == 2
+                    assert (await quoted(client, slug))["total"]["amount"] == "200.00"
+                    assert (cache.hits, cache.failing) == (hits, True)
+                    assert (await client.get("/internal/catalog-cache")).json()["failing"] is True
+                finally:
+                    server.start()
+                deadline = time.monotonic() + 30  # Redis is left alone for a second after a failure
+                while cache.failing or cache.hits == hits:
+                    assert time.monotonic() < deadline, "answers never came from Redis again"
+                    assert (await available(client, slug))["DBL"]["available"] == 2
+                    await asyncio.sleep(0.05)
     finally:
         logging.getLogger("inventory.cache").removeHandler(lines)
-    assert lines.messages == ["catalogue cache: Redis failed (ConnectionError); answering from PostgreSQL"]
+    assert lines.messages == ["catalogue cache: Redis failed (ConnectionError); answering from PostgreSQL",
+                              "catalogue cache: Redis answers again"]
 
 
 class Lines(logging.Handler):
