@@ -15,7 +15,8 @@ is retried after it (a booking POST keeps its Idempotency-Key) and counted as re
 For each level it prints (and writes as JSON) throughput and p50/p95/p99 per operation and per saga
 leg (POST -> PENDING_PAYMENT, card -> PENDING_APPROVAL, approve -> CONFIRMED), errors by kind, the CPU
 share of each process and the load average. At the end it checks the invariants: both reconcile
-commands exit 0 and no night is over capacity. Each phase starts once the system is quiet again (its
+commands exit 0, no night is over capacity, and no email is lost or sent twice (every booking a guest
+saw CONFIRMED reached the SMTP sink with its four emails, each once). Each phase starts once the system is quiet again (its
 processes and servers under 15 % of one core for half a second, at most 30 s of waiting): the tail of
 the phase before (emails still going out, queues draining) is not counted against the next one.
 
@@ -37,6 +38,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -47,6 +49,7 @@ from hotelmate_devtools.system import Layout, System, bench_environment
 bench_environment("hmload")
 os.environ.setdefault("HOTELMATE_JWT_TTL_SECONDS", "86400")  # one staff login for the whole run
 os.environ.setdefault("HOTELMATE_GATEWAY_TRUST_FORWARDED_FOR", "true")  # a burst's guests each have an address
+os.environ.setdefault("SMTP_SINK_KEEP", "1000000")  # every email of the run, to check that none was lost
 
 import aiohttp  # noqa: E402
 from hotelmate_devtools.flows.burst import Watcher, burst, report  # noqa: E402
@@ -63,6 +66,10 @@ STAY_NIGHTS = 14  # what availability and quotes ask about
 SEARCH_DAYS = 28  # ... arriving within the next four weeks (bookings spread over the year, for capacity)
 FULL = ["stripe-emulator", "smtp-sink", "inventory", "booking", "payments", "notifications", "gateway"]
 GOOD_CARD = "4242424242424242"
+GUEST_EMAIL = "ada@example.test"
+STAFF_EMAIL = f"desk@{HOTEL}.test"
+# A confirmed booking's emails: received, payment authorised, confirmed (guest), approval needed (staff).
+EMAILS_PER_CONFIRMED = {GUEST_EMAIL: 3, STAFF_EMAIL: 1}
 POLL_SECONDS = 0.05
 WAIT_SECONDS = 60  # a saga leg slower than this counts as an error
 
@@ -77,6 +84,7 @@ class Client:
     def __init__(self, http: aiohttp.ClientSession, staff_headers: dict[str, str], long_poll: bool) -> None:
         self.http, self.staff, self.long_poll = http, staff_headers, long_poll
         self.today = datetime.now(ZoneInfo(TZ)).date()
+        self.confirmed: list[str] = []  # every booking a guest saw CONFIRMED, for the email check
 
     async def call(self, rec: Recorder, op: str, method: str, url: str, *, expect=(200,), **kwargs) -> dict:
         """One operation; a refusal with Retry-After (admission control) is retried after it, as a
@@ -124,7 +132,7 @@ class Client:
                                  headers=key, json={
             "room_type": rng.choice(ROOM_TYPES), "check_in": check_in.isoformat(), "check_out": check_out.isoformat(),
             "adults": 2, "children": 0,
-            "booker": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test"}})
+            "booker": {"first_name": "Ada", "last_name": "Lovelace", "email": GUEST_EMAIL}})
         booking_id, token = placed["booking_id"], placed["guest_token"]
         view = await self.wait_for(rec, booking_id, token, "PENDING_PAYMENT", checkout=True)
         rec.leg("POST -> PENDING_PAYMENT", time.perf_counter() - began)
@@ -139,6 +147,7 @@ class Client:
         await self.wait_for(rec, booking_id, token, "CONFIRMED")
         rec.leg("approve -> CONFIRMED", time.perf_counter() - began)
         rec.sagas += 1
+        self.confirmed.append(booking_id)
 
     async def wait_for(self, rec: Recorder, booking_id: str, token: str, status: str, *, checkout: bool = False) -> dict:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -255,7 +264,7 @@ async def open_hotel(http: aiohttp.ClientSession) -> dict[str, str]:
 
     await put("", {"name": "Load Hotel", "timezone": TZ, "currency": "EUR", "check_in_time": "15:00",
                    "check_out_time": "11:00", "hold_minutes": 30, "approval_hours": 24,
-                   "staff_email": f"desk@{HOTEL}.test"})
+                   "staff_email": STAFF_EMAIL})
     for i, code in enumerate(ROOM_TYPES):
         await put(f"/room-types/{code}", {"name": f"Room {code}", "max_adults": 3, "max_children": 2,
                                           "base_rate": f"{100 + 20 * i}.00"})
@@ -289,6 +298,31 @@ async def cache_stats(system: System) -> dict:
     async with aiohttp.ClientSession() as http, http.get(f"{system.layout.url('inventory')}/internal/catalog-cache",
                                                           headers=assertion_headers(caller="bench")) as answer:
         return await answer.json() if answer.status == 200 else {"absent": answer.status}
+
+
+async def email_check(system: System, confirmed: list[str], deadline_seconds: float = 60) -> dict:
+    """Every booking in ``confirmed`` reached the SMTP sink with its emails (EMAILS_PER_CONFIRMED),
+    each once: waits up to ``deadline_seconds`` for the last ones to go out, then names what is wrong."""
+    url = f"http://127.0.0.1:{system.layout.ports['smtp-sink-web']}/api/received"
+    wanted, deadline = set(confirmed), time.monotonic() + deadline_seconds
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(url) as answer:
+                mine = [e for e in (await answer.json())["emails"] if e["booking"] in wanted]
+            got: dict[str, Counter] = {}  # booking -> recipient -> distinct emails
+            for message_id, email in {e["message_id"]: e for e in mine}.items():
+                for to in email["to"]:
+                    got.setdefault(email["booking"], Counter())[to] += 1
+            short = [b for b in confirmed if any(got.get(b, Counter())[to] < n for to, n in EMAILS_PER_CONFIRMED.items())]
+            if not short or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+    extra = [b for b in confirmed if set(got.get(b, {})) - set(EMAILS_PER_CONFIRMED)
+             or any(got.get(b, Counter())[to] > n for to, n in EMAILS_PER_CONFIRMED.items())]
+    twice = [m for m, n in Counter(e["message_id"] for e in mine).items() if n > 1]
+    return {"bookings": len(confirmed), "emails_expected": len(confirmed) * sum(EMAILS_PER_CONFIRMED.values()),
+            "lost": len(short), "unexpected": len(extra), "sent_twice": len(twice),
+            "examples": [f"{b}: {dict(got.get(b, {}))}" for b in (short + extra)[:10]] + twice[:10]}
 
 
 def reconcile(system: System, module: str, deadline_seconds: float = 60) -> tuple[int, str]:
@@ -335,7 +369,7 @@ async def bench(system: System, args) -> dict:
         over = await occupancy_over_capacity(http, staff)
     results["catalog_cache"] = await cache_stats(system)
     print("inventory catalogue cache:", results["catalog_cache"])
-    results["invariants"] = {"nights_over_capacity": over}
+    results["invariants"] = {"nights_over_capacity": over, "emails": await email_check(system, client.confirmed)}
     for module in ("booking.reconcile", "payments.reconcile"):
         code, output = await asyncio.to_thread(reconcile, system, module)
         results["invariants"][module] = {"exit": code, **({"output": output} if code else {})}
@@ -368,16 +402,22 @@ def main() -> None:
         print("pids:", {name: p.popen.pid for name, p in system.processes.items()}, flush=True)
         results = asyncio.run(bench(system, args))
         inv = results["invariants"]
+        mail = inv["emails"]
         print(f"invariants: nights over capacity {len(inv['nights_over_capacity'])}, "
               f"booking.reconcile exit {inv['booking.reconcile']['exit']}, "
-              f"payments.reconcile exit {inv['payments.reconcile']['exit']}")
+              f"payments.reconcile exit {inv['payments.reconcile']['exit']}, "
+              f"emails of {mail['bookings']} confirmed bookings: {mail['emails_expected']} expected, "
+              f"{mail['lost']} booking(s) short, {mail['unexpected']} with more, {mail['sent_twice']} sent twice")
+        if mail["examples"]:
+            print("emails:", *mail["examples"], sep="\n  ")
         for module in ("booking.reconcile", "payments.reconcile"):
             if inv[module]["exit"]:
                 print(f"{module}:\n{inv[module]['output']}")
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1))
-        failed = bool(inv["nights_over_capacity"]) or any(inv[m]["exit"] for m in ("booking.reconcile",
-                                                                                   "payments.reconcile"))
+        failed = (bool(inv["nights_over_capacity"]) or any(inv[m]["exit"] for m in ("booking.reconcile",
+                                                                                    "payments.reconcile"))
+                  or bool(mail["lost"] or mail["unexpected"] or mail["sent_twice"]))
     finally:
         if args.logs:
             Path(args.logs).mkdir(parents=True, exist_ok=True)

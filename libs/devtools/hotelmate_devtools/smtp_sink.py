@@ -4,7 +4,9 @@ received emails on a small web page.
 ``python -m hotelmate_devtools.smtp_sink``. Environment: ``SMTP_SINK_PORT`` (default 1025),
 ``SMTP_SINK_WEB_PORT`` (default 8025), ``SMTP_SINK_HOST`` (default 127.0.0.1), ``SMTP_SINK_KEEP``
 (emails kept in memory, default 500). Pages: ``/`` (the list), ``/messages/<n>`` (one email),
-``/messages/<n>/html`` (its HTML part, sandboxed) and ``/api/messages`` (JSON, for scripts and tests).
+``/messages/<n>/html`` (its HTML part, sandboxed), ``/api/messages`` (JSON, for scripts and tests) and
+``/api/received`` (each email's envelope recipients, Message-ID and booking, from its headers only:
+cheap enough for a benchmark's thousands).
 Nothing is written to disk; emails vanish when the sink stops.
 """
 
@@ -43,6 +45,8 @@ class Mail:
     envelope_from: str
     envelope_to: list[str]
     raw: bytes
+    message_id: str = ""
+    booking: str = ""  # X-HotelMate-Booking
 
     @cached_property
     def email(self) -> EmailMessage:
@@ -74,11 +78,12 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope) -> str:
         raw = envelope.original_content or envelope.content
+        headers = _HEADERS.parsebytes(raw)
         with self.lock:
             self.count += 1
-            mail = Mail(self.count, datetime.now(timezone.utc), envelope.mail_from, list(envelope.rcpt_tos), raw)
+            mail = Mail(self.count, datetime.now(timezone.utc), envelope.mail_from, list(envelope.rcpt_tos), raw,
+                        message_id=headers.get("Message-ID", ""), booking=headers.get("X-HotelMate-Booking", ""))
             self.mails.append(mail)
-        headers = _HEADERS.parsebytes(raw)
         sys.stdout.write(f"mail #{mail.number}  From: {_decoded(headers, 'From')}  "
                          f"To: {_decoded(headers, 'To') or ', '.join(mail.envelope_to)}  "
                          f"Subject: {_decoded(headers, 'Subject')}\n")
@@ -134,6 +139,10 @@ def make_handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, "text/html", list_page(inbox))
             if path == "/api/messages":
                 return self._send(200, "application/json", json.dumps([m.summary() for m in inbox.newest_first()]))
+            if path == "/api/received":
+                return self._send(200, "application/json", json.dumps(
+                    {"count": inbox.count, "emails": [{"id": m.number, "to": m.envelope_to, "message_id": m.message_id,
+                                                       "booking": m.booking} for m in inbox.newest_first()]}))
             if len(parts) in (2, 3) and parts[0] == "messages" and parts[1].isdigit():
                 mail = inbox.get(int(parts[1]))
                 if mail is not None and len(parts) == 2:
