@@ -16,12 +16,15 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .system import free_port
+
+T = TypeVar("T")
 
 RABBITMQ_SBIN = next(iter(sorted(glob.glob("/usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin"))), "/usr/lib/rabbitmq/bin")
 POSTGRES_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), "/usr/lib/postgresql/bin")
@@ -125,17 +128,26 @@ class PrivateRabbitMQ:
 
 
 @contextmanager
-def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
-    """A fresh RabbitMQ node in a temporary directory; shut down and removed on exit."""
-    home = Path(tempfile.mkdtemp(prefix="hmt-rabbitmq-"))
-    broker = PrivateRabbitMQ(node=f"hmt-chaos-{secrets.token_hex(4)}@localhost", port=free_port(), dist_port=free_port(),
-                             home=home)
+def _in_a_temporary_directory(prefix: str, make: Callable[[Path], T], start: Callable[[T], None],
+                              stop: Callable[[T], None]) -> Iterator[T]:
+    """``make(home)`` a server living in a fresh temporary directory, ``start`` it; on exit ``stop``
+    it and remove the directory, whatever happened."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    server = make(home)
     try:
-        broker.start()
-        yield broker
+        start(server)
+        yield server
     finally:
-        broker.shutdown()
+        stop(server)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def private_rabbitmq() -> AbstractContextManager[PrivateRabbitMQ]:
+    """A fresh RabbitMQ node in a temporary directory; shut down and removed on exit."""
+    return _in_a_temporary_directory(
+        "hmt-rabbitmq-", lambda home: PrivateRabbitMQ(node=f"hmt-chaos-{secrets.token_hex(4)}@localhost",
+                                                      port=free_port(), dist_port=free_port(), home=home),
+        PrivateRabbitMQ.start, PrivateRabbitMQ.shutdown)
 
 
 @dataclass
@@ -182,23 +194,24 @@ class PrivatePostgres:
     def is_running(self) -> bool:
         return (self.home / "data" / "postmaster.pid").exists()
 
+    def create(self) -> None:
+        """A new cluster in its directory, started."""
+        self.init()
+        self.start()
 
-@contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A fresh PostgreSQL cluster in a temporary directory; stopped and removed on exit."""
-    home = Path(tempfile.mkdtemp(prefix="hmt-postgres-"))
-    cluster = PrivatePostgres(port=free_port(), home=home)
-    try:
-        cluster.init()
-        cluster.start()
-        yield cluster
-    finally:
+    def stop_quietly(self) -> None:
+        """Stop it if it runs; never raises (its directory goes anyway)."""
         try:
-            if cluster.is_running():
-                cluster.stop()
-        except Exception:  # noqa: BLE001 - the directory goes anyway
+            if self.is_running():
+                self.stop()
+        except Exception:  # noqa: BLE001
             pass
-        shutil.rmtree(home, ignore_errors=True)
+
+
+def private_postgres() -> AbstractContextManager[PrivatePostgres]:
+    """A fresh PostgreSQL cluster in a temporary directory; stopped and removed on exit."""
+    return _in_a_temporary_directory("hmt-postgres-", lambda home: PrivatePostgres(port=free_port(), home=home),
+                                     PrivatePostgres.create, PrivatePostgres.stop_quietly)
 
 
 @dataclass
@@ -238,17 +251,10 @@ class PrivateRedis:
             return False
 
 
-@contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
+def private_redis() -> AbstractContextManager[PrivateRedis]:
     """A fresh Redis in a temporary directory; killed and removed on exit."""
-    home = Path(tempfile.mkdtemp(prefix="hmt-redis-"))
-    server = PrivateRedis(port=free_port(), home=home)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)
+    return _in_a_temporary_directory("hmt-redis-", lambda home: PrivateRedis(port=free_port(), home=home),
+                                     PrivateRedis.start, PrivateRedis.stop)
 
 
 def wait_for(check, timeout: float = 30.0, interval: float = 0.1):
