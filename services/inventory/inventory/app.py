@@ -4,7 +4,6 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from hotelmate_platform.retention import start_retention
 from hotelmate_platform.observability.domain import cache_hook
@@ -13,7 +12,7 @@ from hotelmate_platform.tasks import every
 
 from .api import internal, public, staff
 from .api.schemas import install_domain_problems
-from .cache import RedisCatalogCache, create_catalog_cache
+from .cache import create_catalog_cache
 from .handlers import HANDLERS, expire_lapsed_holds
 from .settings import InventorySettings
 
@@ -27,12 +26,7 @@ async def start_catalog_cache(runtime: Runtime) -> None:
     settings = runtime.settings
     cache = create_catalog_cache(settings.inventory_catalog_cache_url,
                                  ttl_seconds=settings.inventory_catalog_cache_ttl_seconds)
-    if isinstance(cache, RedisCatalogCache):
-        async with runtime.db.reads() as conn:  # which database the versions come from (cache.py)
-            row = (await conn.execute(text(
-                "SELECT (SELECT system_identifier FROM pg_control_system()) AS cluster, "
-                "(SELECT oid FROM pg_database WHERE datname = current_database()) AS database"))).one()
-        cache.bind(row.cluster, row.database)
+    await cache.open(runtime.db)
     runtime.extras["catalog_cache"] = cache
     runtime.scrape_hooks.append(cache_hook(cache))  # /metrics: the availability cache's hit ratio
 

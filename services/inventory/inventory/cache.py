@@ -21,19 +21,55 @@ import logging
 import time
 from typing import Any
 
+from sqlalchemy import text
+
+from hotelmate_platform.db import Database
+
 log = logging.getLogger(__name__)
 
 
 class CatalogCache:
+    """A store of answers (``get``/``put``), what it counts and reports; ``open`` and ``close``
+    follow the service's life."""
+
+    store = ""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+
+    async def get(self, hotel: str, version: int, key: str) -> Any | None:
+        """The value kept for ``key`` at ``version`` of ``hotel``'s catalogue, or None (a miss)."""
+        raise NotImplementedError
+
+    async def put(self, hotel: str, version: int, key: str, value: Any) -> None:
+        """Keep ``value``, computed from data at least as new as ``version`` (read it first)."""
+        raise NotImplementedError
+
+    async def open(self, db: Database) -> None:
+        """Ready to answer for ``db``'s versions (called once the service has started)."""
+
+    async def close(self) -> None:
+        pass
+
+    def stats(self) -> dict:
+        asked = self.hits + self.misses
+        return {"store": self.store, "hits": self.hits, "misses": self.misses,
+                "hit_ratio": round(self.hits / asked, 4) if asked else None, **self._sizes()}
+
+    def _sizes(self) -> dict:
+        return {}
+
+
+class MemoryCatalogCache(CatalogCache):
     """In memory, per hotel: the version its entries were computed at, and the entries (bounded)."""
 
     store = "memory"
 
     def __init__(self, max_entries_per_hotel: int = 50_000) -> None:
+        super().__init__()
         self.max_entries = max_entries_per_hotel
         self._hotels: dict[str, tuple[int, dict[str, Any]]] = {}
-        self.hits = 0
-        self.misses = 0
 
     async def get(self, hotel: str, version: int, key: str) -> Any | None:
         kept = self._hotels.get(hotel)
@@ -44,7 +80,6 @@ class CatalogCache:
         return None
 
     async def put(self, hotel: str, version: int, key: str, value: Any) -> None:
-        """Keep ``value``, computed from data at least as new as ``version`` (read it first)."""
         kept = self._hotels.get(hotel)
         if kept is None or kept[0] < version:
             kept = self._hotels[hotel] = (version, {})
@@ -56,11 +91,6 @@ class CatalogCache:
 
     async def close(self) -> None:
         self._hotels.clear()
-
-    def stats(self) -> dict:
-        asked = self.hits + self.misses
-        return {"store": self.store, "hits": self.hits, "misses": self.misses,
-                "hit_ratio": round(self.hits / asked, 4) if asked else None, **self._sizes()}
 
     def _sizes(self) -> dict:
         return {"hotels": len(self._hotels), "entries": sum(len(e) for _, e in self._hotels.values())}
@@ -91,6 +121,13 @@ class RedisCatalogCache(CatalogCache):
         self.prefix: str | None = None  # set by :meth:`bind` before the first answer
         self.failing = False
         self._retry_at = 0.0
+
+    async def open(self, db: Database) -> None:
+        async with db.reads() as conn:
+            row = (await conn.execute(text(
+                "SELECT (SELECT system_identifier FROM pg_control_system()) AS cluster, "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()) AS database"))).one()
+        self.bind(row.cluster, row.database)
 
     def bind(self, system_identifier: int, database_oid: int) -> None:
         self.prefix = f"hotelmate:catalog:{system_identifier}:{database_oid}:"
@@ -133,7 +170,7 @@ class RedisCatalogCache(CatalogCache):
 def create_catalog_cache(url: str, *, ttl_seconds: float) -> CatalogCache:
     """The store ``url`` names: empty for this process's memory, ``redis://`` or ``rediss://`` for Redis."""
     if not url:
-        return CatalogCache()
+        return MemoryCatalogCache()
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisCatalogCache(url, ttl_seconds=ttl_seconds)
     raise ValueError("HOTELMATE_INVENTORY_CATALOG_CACHE_URL: empty (memory) or a redis:// URL")

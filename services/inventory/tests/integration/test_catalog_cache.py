@@ -153,8 +153,8 @@ async def test_a_promo_change_shows_in_the_next_quote(store):
 
 
 async def test_a_catalogue_change_by_hand_in_sql_shows_too(store, db):
-    client, runtime = store
     """The version is bumped by a trigger, so no code path can forget it."""
+    client, runtime = store
     slug = await make_hotel(client)
     await warm(client, slug, runtime)
     async with db.sessions() as session, session.begin():

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, text
 
-from inventory.cache import CatalogCache
+from inventory.cache import MemoryCatalogCache
 from inventory.quoting import availability
 
 from .conftest import local_today, make_hotel
@@ -144,7 +144,7 @@ async def test_availability_issues_a_constant_number_of_queries(client, db):
 async def test_a_cached_availability_issues_one_query(client, db):
     """The catalogue version and the rooms taken, in one statement; the priced room types from memory."""
     slug = await make_hotel(client, rooms=2)
-    cache = CatalogCache()
+    cache = MemoryCatalogCache()
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
