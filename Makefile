@@ -37,7 +37,7 @@ bench: install
 
 # Each part on its own (gateway overhead, availability, saga, webhooks, messaging latency).
 bench-parts: install
-	for b in bench/*.py; do case $$b in bench/load.py|bench/load_report.py) continue;; esac; echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/*.py; do case $$b in bench/load.py|bench/load_report.py|bench/load_checks.py) continue;; esac; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

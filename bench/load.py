@@ -14,11 +14,12 @@ is retried after it (a booking POST keeps its Idempotency-Key) and counted as re
 
 For each level it prints (and writes as JSON) throughput and p50/p95/p99 per operation and per saga
 leg (POST -> PENDING_PAYMENT, card -> PENDING_APPROVAL, approve -> CONFIRMED), errors by kind, the CPU
-share of each process and the load average. At the end it checks the invariants: both reconcile
-commands exit 0, no night is over capacity, and no email is lost or sent twice (every booking a guest
-saw CONFIRMED reached the SMTP sink with its four emails, each once). Each phase starts once the system is quiet again (its
-processes and servers under 15 % of one core for half a second, at most 30 s of waiting): the tail of
-the phase before (emails still going out, queues draining) is not counted against the next one.
+share of each process and the load average. At the end it checks the invariants (bench/load_checks.py):
+both reconcile commands exit 0, no night is over capacity, and no email is lost or sent twice (every
+booking a guest saw CONFIRMED reached the SMTP sink with its four emails, each once). Each phase starts
+once the system is quiet again (its processes and servers under 15 % of one core for half a second, at
+most 30 s of waiting): the tail of the phase before (emails still going out, queues draining) is not
+counted against the next one.
 
 * burst (``--burst 300``, first, on the idle system): that many guests POST a booking at the same instant,
   each from its own address, retrying ``429``/``503`` after ``Retry-After`` with the same Idempotency-Key
@@ -35,15 +36,12 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import time
-from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotelmate_devtools.signing import assertion_headers
 from hotelmate_devtools.system import Layout, System, bench_environment
 
 bench_environment("hmload")
@@ -56,6 +54,8 @@ from hotelmate_devtools.flows.burst import Watcher, burst, report  # noqa: E402
 
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
+from load_checks import (RECONCILE, cache_stats, email_check, occupancy_over_capacity,  # noqa: E402
+                         reconcile, report, violated)  # (bench/load_checks.py)
 from load_report import CpuMeter, Recorder, growth, summary, table  # noqa: E402  (bench/load_report.py)
 
 HOTEL = "load-hotel"
@@ -283,59 +283,6 @@ async def offers_long_poll(http: aiohttp.ClientSession) -> bool:
         return answer.status == 422
 
 
-async def occupancy_over_capacity(http: aiohttp.ClientSession, staff: dict[str, str]) -> list[str]:
-    today = datetime.now(ZoneInfo(TZ)).date()
-    params = {"from": today.isoformat(), "to": (today + timedelta(days=340)).isoformat()}
-    async with http.get(f"/api/v1/staff/hotels/{HOTEL}/reports/occupancy", params=params, headers=staff) as answer:
-        assert answer.status == 200, await answer.text()
-        report = await answer.json()
-    return [f"{row['code']} {night['date']}: sold {night['sold']} + held {night['held']} > {night['sellable']}"
-            for row in report["room_types"] for night in row["dates"] if night["sold"] + night["held"] > night["sellable"]]
-
-
-async def cache_stats(system: System) -> dict:
-    """Hits and misses of inventory's availability and quote cache (inventory's own internal endpoint)."""
-    async with aiohttp.ClientSession() as http, http.get(f"{system.layout.url('inventory')}/internal/catalog-cache",
-                                                          headers=assertion_headers(caller="bench")) as answer:
-        return await answer.json() if answer.status == 200 else {"absent": answer.status}
-
-
-async def email_check(system: System, confirmed: list[str], deadline_seconds: float = 60) -> dict:
-    """Every booking in ``confirmed`` reached the SMTP sink with its emails (EMAILS_PER_CONFIRMED),
-    each once: waits up to ``deadline_seconds`` for the last ones to go out, then names what is wrong."""
-    url = f"http://127.0.0.1:{system.layout.ports['smtp-sink-web']}/api/received"
-    wanted, deadline = set(confirmed), time.monotonic() + deadline_seconds
-    async with aiohttp.ClientSession() as http:
-        while True:
-            async with http.get(url) as answer:
-                mine = [e for e in (await answer.json())["emails"] if e["booking"] in wanted]
-            got: dict[str, Counter] = {}  # booking -> recipient -> distinct emails
-            for message_id, email in {e["message_id"]: e for e in mine}.items():
-                for to in email["to"]:
-                    got.setdefault(email["booking"], Counter())[to] += 1
-            short = [b for b in confirmed if any(got.get(b, Counter())[to] < n for to, n in EMAILS_PER_CONFIRMED.items())]
-            if not short or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(1)
-    extra = [b for b in confirmed if set(got.get(b, {})) - set(EMAILS_PER_CONFIRMED)
-             or any(got.get(b, Counter())[to] > n for to, n in EMAILS_PER_CONFIRMED.items())]
-    twice = [m for m, n in Counter(e["message_id"] for e in mine).items() if n > 1]
-    return {"bookings": len(confirmed), "emails_expected": len(confirmed) * sum(EMAILS_PER_CONFIRMED.values()),
-            "lost": len(short), "unexpected": len(extra), "sent_twice": len(twice),
-            "examples": [f"{b}: {dict(got.get(b, {}))}" for b in (short + extra)[:10]] + twice[:10]}
-
-
-def reconcile(system: System, module: str, deadline_seconds: float = 60) -> tuple[int, str]:
-    """Run ``python -m module`` until it exits 0 (in-flight captures settle) or the deadline passes."""
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        done = subprocess.run([sys.executable, "-m", module, "--grace-seconds", "0"], env=system.layout.shared_env(),
-                              capture_output=True, text=True, timeout=120)
-        if done.returncode == 0 or time.monotonic() > deadline:
-            return done.returncode, (done.stdout + done.stderr)[-2000:]
-        time.sleep(2)
-
-
 async def bench(system: System, args) -> dict:
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=30)
@@ -366,11 +313,12 @@ async def bench(system: System, args) -> dict:
             result = await open_loop(client, args.rate, args.open_seconds, cpu)
             results["open_loop"] = {"rate": args.rate, **result}
             print(table(f"open loop, {args.rate} new bookings/s", result), flush=True)
-        over = await occupancy_over_capacity(http, staff)
+        over = await occupancy_over_capacity(http, staff, HOTEL, datetime.now(ZoneInfo(TZ)).date())
     results["catalog_cache"] = await cache_stats(system)
     print("inventory catalogue cache:", results["catalog_cache"])
-    results["invariants"] = {"nights_over_capacity": over, "emails": await email_check(system, client.confirmed)}
-    for module in ("booking.reconcile", "payments.reconcile"):
+    results["invariants"] = {"nights_over_capacity": over,
+                             "emails": await email_check(system, client.confirmed, EMAILS_PER_CONFIRMED)}
+    for module in RECONCILE:
         code, output = await asyncio.to_thread(reconcile, system, module)
         results["invariants"][module] = {"exit": code, **({"output": output} if code else {})}
     return results
@@ -401,23 +349,10 @@ def main() -> None:
         system.start(FULL)
         print("pids:", {name: p.popen.pid for name, p in system.processes.items()}, flush=True)
         results = asyncio.run(bench(system, args))
-        inv = results["invariants"]
-        mail = inv["emails"]
-        print(f"invariants: nights over capacity {len(inv['nights_over_capacity'])}, "
-              f"booking.reconcile exit {inv['booking.reconcile']['exit']}, "
-              f"payments.reconcile exit {inv['payments.reconcile']['exit']}, "
-              f"emails of {mail['bookings']} confirmed bookings: {mail['emails_expected']} expected, "
-              f"{mail['lost']} booking(s) short, {mail['unexpected']} with more, {mail['sent_twice']} sent twice")
-        if mail["examples"]:
-            print("emails:", *mail["examples"], sep="\n  ")
-        for module in ("booking.reconcile", "payments.reconcile"):
-            if inv[module]["exit"]:
-                print(f"{module}:\n{inv[module]['output']}")
+        print(*report(results["invariants"]), sep="\n")
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1))
-        failed = (bool(inv["nights_over_capacity"]) or any(inv[m]["exit"] for m in ("booking.reconcile",
-                                                                                    "payments.reconcile"))
-                  or bool(mail["lost"] or mail["unexpected"] or mail["sent_twice"]))
+        failed = violated(results["invariants"])
     finally:
         if args.logs:
             Path(args.logs).mkdir(parents=True, exist_ok=True)
