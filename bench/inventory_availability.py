@@ -150,7 +150,7 @@ async def query_counts(database_url: str) -> dict[int, int]:
     from sqlalchemy import event
 
     from hotelmate_platform.db import Database
-    from inventory.quoting import availability
+    from inventory.quoting import OneSession, availability
 
     db = Database(database_url, pool_size=1)
     statements: list[str] = []
@@ -160,7 +160,7 @@ async def query_counts(database_url: str) -> dict[int, int]:
         statements.clear()
         ci = today() + timedelta(days=20)
         async with db.sessions() as session:
-            await availability(session, "hotel-0", ci, ci + timedelta(days=nights), 2, 0)
+            await availability(OneSession(session), "hotel-0", ci, ci + timedelta(days=nights), 2, 0)
         counts[nights] = len(statements)
     await db.dispose()
     return counts

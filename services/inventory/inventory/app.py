@@ -13,6 +13,7 @@ from hotelmate_platform.tasks import every
 from .api import internal, public, staff
 from .api.schemas import install_domain_problems
 from .cache import create_catalog_cache
+from .live_reads import LiveReads
 from .handlers import HANDLERS, expire_lapsed_holds
 from .settings import InventorySettings
 
@@ -28,6 +29,7 @@ async def start_catalog_cache(runtime: Runtime) -> None:
                                  ttl_seconds=settings.inventory_catalog_cache_ttl_seconds)
     await cache.open(runtime.db)
     runtime.extras["catalog_cache"] = cache
+    runtime.extras["live_reads"] = LiveReads(runtime.db)
     runtime.scrape_hooks.append(cache_hook(cache))  # /metrics: the availability cache's hit ratio
 
 

@@ -6,6 +6,7 @@ hotel, room types with their sellable counts, nightly rates, taxes, busiest nigh
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from hotelmate_contracts import HotelProfile, Quote
 
 from .adapters import repository as repo
 from .cache import CatalogCache
+from .live_reads import LiveReads
 from .domain.errors import InvalidInput, NotFound
 from .domain.pricing import Stay, check_promo, fits_party, price_stay, validate_party, validate_stay_dates
 
@@ -36,17 +38,38 @@ async def require_hotel(session: AsyncConnection, slug: str) -> Any:
     return hotel
 
 
-async def availability(session: AsyncConnection, slug: str, check_in: date, check_out: date, adults: int, children: int,
+class OneSession:
+    """The live reads of :func:`availability` and :func:`public_quote` on one session, each its own
+    statement (a test's or a benchmark's session; the service shares them: :class:`LiveReads`)."""
+
+    def __init__(self, session: AsyncConnection) -> None:
+        self._session = session
+
+    async def version(self, hotel: str) -> int:
+        return await repo.catalog_version(self._session, hotel)
+
+    async def version_and_busiest_night(self, hotel: str, start: date, end: date) -> tuple[int, dict[str, int]]:
+        return await repo.catalog_version_and_busiest_night(self._session, hotel, start, end)
+
+    def session(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return nullcontext(self._session)
+
+
+Reads = OneSession | LiveReads
+
+
+async def availability(reads: Reads, slug: str, check_in: date, check_out: date, adults: int, children: int,
                        cache: CatalogCache | None = None) -> dict:
     """SPEC §5 availability answer: room types that fit the party, rooms free on every night.
 
     The priced room types come from ``cache`` while the hotel's catalogue version is unchanged; the
     rooms taken are always counted live, in the statement that reads the version."""
-    version, taken = await repo.catalog_version_and_busiest_night(session, slug, check_in, check_out)
+    version, taken = await reads.version_and_busiest_night(slug, check_in, check_out)
     key = f"a:{check_in}:{check_out}:{adults}:{children}"
     priced = await cache.get(slug, version, key) if cache else None
     if priced is None:
-        priced = await _priced_room_types(session, slug, check_in, check_out, adults, children)
+        async with reads.session() as session:
+            priced = await _priced_room_types(session, slug, check_in, check_out, adults, children)
         if cache:
             await cache.put(slug, version, key, priced)
     else:
@@ -81,19 +104,21 @@ async def _priced_room_types(session: AsyncConnection, slug: str, check_in: date
     return {"timezone": hotel.timezone, "room_types": offered}
 
 
-async def public_quote(session: AsyncConnection, slug: str, stay: Stay, promo_code: str | None,
+async def public_quote(reads: Reads, slug: str, stay: Stay, promo_code: str | None,
                        cache: CatalogCache | None = None) -> dict:
     """SPEC §5 quote answer. Without a promo code it comes from ``cache`` while the catalogue version
     is unchanged (a promo's redemptions are counted from holds, so a promo quote is always priced live)."""
     if promo_code or cache is None:
-        return _quote_answer((await quote_stay(session, slug, stay, promo_code)).quote)
-    version = await repo.catalog_version(session, slug)
+        async with reads.session() as session:
+            return _quote_answer((await quote_stay(session, slug, stay, promo_code)).quote)
+    version = await reads.version(slug)
     key = f"q:{stay.room_type}:{stay.check_in}:{stay.check_out}:{stay.adults}:{stay.children}"
     kept = await cache.get(slug, version, key)
     if kept is not None:
         validate_stay_dates(stay.check_in, stay.check_out, today_in(kept["timezone"]))
         return kept["answer"]
-    priced = await quote_stay(session, slug, stay, None)
+    async with reads.session() as session:
+        priced = await quote_stay(session, slug, stay, None)
     answer = _quote_answer(priced.quote)
     await cache.put(slug, version, key, {"timezone": priced.hotel.timezone, "answer": answer})
     return answer

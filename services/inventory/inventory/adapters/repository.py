@@ -116,6 +116,18 @@ CATALOG_VERSION = "coalesce((SELECT version FROM catalog_versions WHERE hotel = 
 _CATALOG_VERSION = _hot(f"SELECT {CATALOG_VERSION}")
 _VERSION_AND_BUSIEST = _hot(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
                              f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
+# The same for several stays at once (the i-th stay is [a[i], b[i])): one snapshot for all of them.
+_VERSION_AND_BUSIEST_OF_STAYS = _hot(f"""
+    SELECT {CATALOG_VERSION} AS version, b.a, b.b, b.room_type, b.taken
+    FROM (SELECT 1) one LEFT JOIN (
+        SELECT a, b, room_type, max(taken) AS taken FROM (
+            SELECT s.a, s.b, h.room_type, d.night, count(*) AS taken
+            FROM unnest(CAST(:a AS date[]), CAST(:b AS date[])) AS s(a, b)
+            JOIN holds h ON h.hotel = :h AND h.check_in < s.b AND h.check_out > s.a AND {TAKES_ROOM}
+            JOIN LATERAL generate_series(greatest(h.check_in, s.a), least(h.check_out, s.b) - 1, interval '1 day')
+                 AS d(night) ON true
+            GROUP BY s.a, s.b, h.room_type, d.night) per_night
+        GROUP BY a, b, room_type) b ON true""")
 
 
 async def busiest_night_per_type(session: AsyncConnection, hotel: str, start: date, end: date) -> dict[str, int]:
@@ -133,6 +145,19 @@ async def catalog_version_and_busiest_night(session: AsyncConnection, hotel: str
     """The catalogue version and :func:`busiest_night_per_type`, read in one statement (one snapshot)."""
     rows = await _VERSION_AND_BUSIEST.all(session, {"h": hotel, "a": start, "b": end})
     return rows[0].version, {r.room_type: r.taken for r in rows if r.room_type is not None}
+
+
+async def catalog_version_and_busiest_nights(session: AsyncConnection, hotel: str, stays: list[tuple[date, date]]
+                                             ) -> tuple[int, dict[tuple[date, date], dict[str, int]]]:
+    """The catalogue version and, for each ``(start, end)`` stay, :func:`busiest_night_per_type`,
+    read in one statement (one snapshot for every stay)."""
+    rows = await _VERSION_AND_BUSIEST_OF_STAYS.all(session, {"h": hotel, "a": [a for a, _ in stays],
+                                                             "b": [b for _, b in stays]})
+    taken: dict[tuple[date, date], dict[str, int]] = {}
+    for r in rows:
+        if r.room_type is not None:
+            taken.setdefault((r.a, r.b), {})[r.room_type] = r.taken
+    return rows[0].version, taken
 
 
 async def lock_room_type(session: AsyncConnection, hotel: str, code: str) -> Any | None:

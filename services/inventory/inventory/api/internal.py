@@ -36,8 +36,9 @@ async def hotel_for_services(hotel: str, runtime: Runtime = Depends(get_runtime)
 
 @router.get("/catalog-cache")
 async def catalog_cache_stats(runtime: Runtime = Depends(get_runtime)) -> dict:
-    """Hits and misses of the availability and quote cache (the benchmark reports the hit ratio)."""
-    return runtime.extras["catalog_cache"].stats()
+    """Hits and misses of the availability and quote cache (the benchmark reports the hit ratio), and
+    how many requests each shared live read answered."""
+    return {**runtime.extras["catalog_cache"].stats(), "live_reads": runtime.extras["live_reads"].stats()}
 
 
 def hold_view(hold) -> dict:

@@ -17,6 +17,7 @@ from hotelmate_platform.service import Runtime, get_runtime
 from ..adapters import repository as repo
 from ..domain.pricing import Stay
 from ..cache import CatalogCache
+from ..live_reads import LiveReads
 from ..quoting import availability, public_quote, require_hotel
 from .schemas import QuoteIn
 
@@ -61,19 +62,21 @@ async def get_availability(
 
 async def available(runtime: Runtime, hotel: str, check_in: date, check_out: date, adults: int, children: int) -> dict:
     """The availability answer, for FastAPI's route and :class:`FastAvailability` alike."""
-    async with runtime.db.reads() as session:
-        return await availability(session, hotel, check_in, check_out, adults, children, catalog_cache(runtime))
+    return await availability(live_reads(runtime), hotel, check_in, check_out, adults, children, catalog_cache(runtime))
 
 
 @router.post("/{hotel}/quotes")
 async def create_quote(hotel: str, body: QuoteIn, runtime: Runtime = Depends(get_runtime)) -> dict:
     stay = Stay(body.room_type, body.check_in, body.check_out, body.adults, body.children)
-    async with runtime.db.reads() as session:
-        return await public_quote(session, hotel, stay, body.promo_code, catalog_cache(runtime))
+    return await public_quote(live_reads(runtime), hotel, stay, body.promo_code, catalog_cache(runtime))
 
 
 def catalog_cache(runtime: Runtime) -> CatalogCache:
     return runtime.extras["catalog_cache"]
+
+
+def live_reads(runtime: Runtime) -> LiveReads:
+    return runtime.extras["live_reads"]
 
 
 class FastAvailability(StarletteRoute):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import event, text
 
 from inventory.cache import MemoryCatalogCache
-from inventory.quoting import availability
+from inventory.quoting import OneSession, availability
 
 from .conftest import local_today, make_hotel
 
@@ -133,7 +133,7 @@ async def test_availability_issues_a_constant_number_of_queries(client, db):
             statements.clear()
             ci = local_today() + timedelta(days=7)
             async with db.sessions() as session:
-                answer = await availability(session, slug, ci, ci + timedelta(days=nights), 2, 0)
+                answer = await availability(OneSession(session), slug, ci, ci + timedelta(days=nights), 2, 0)
             assert len(answer["room_types"]) == 4 and len(answer["room_types"][0]["nights"]) == nights
             counts[nights] = len(statements)
     finally:
@@ -152,11 +152,11 @@ async def test_a_cached_availability_issues_one_query(client, db):
 
     ci = local_today() + timedelta(days=7)
     async with db.sessions() as session:
-        first = await availability(session, slug, ci, ci + timedelta(days=3), 2, 0, cache)
+        first = await availability(OneSession(session), slug, ci, ci + timedelta(days=3), 2, 0, cache)
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
         async with db.sessions() as session:
-            again = await availability(session, slug, ci, ci + timedelta(days=3), 2, 0, cache)
+            again = await availability(OneSession(session), slug, ci, ci + timedelta(days=3), 2, 0, cache)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert again == first and len(statements) == 1 and cache.hits == 1
