@@ -55,7 +55,7 @@ from hotelmate_devtools.flows.burst import Watcher, burst, report  # noqa: E402
 from hotelmate_devtools.cleanup import percentile, remove_run  # noqa: E402
 from hotelmate_platform.settings import PlatformSettings  # noqa: E402
 from load_checks import (RECONCILE, cache_stats, email_check, occupancy_over_capacity,  # noqa: E402
-                         reconcile, report, violated)  # (bench/load_checks.py)
+                         invariant_lines, reconcile, violated)  # (bench/load_checks.py)
 from load_report import CpuMeter, Recorder, growth, summary, table  # noqa: E402  (bench/load_report.py)
 
 HOTEL = "load-hotel"
@@ -349,7 +349,7 @@ def main() -> None:
         system.start(FULL)
         print("pids:", {name: p.popen.pid for name, p in system.processes.items()}, flush=True)
         results = asyncio.run(bench(system, args))
-        print(*report(results["invariants"]), sep="\n")
+        print(*invariant_lines(results["invariants"]), sep="\n")
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=1))
         failed = violated(results["invariants"])

@@ -73,7 +73,7 @@ def reconcile(system: System, module: str, deadline_seconds: float = 60) -> tupl
         time.sleep(2)
 
 
-def report(invariants: dict) -> list[str]:
+def invariant_lines(invariants: dict) -> list[str]:
     """The invariants as printed at the end of a run."""
     mail = invariants["emails"]
     lines = [f"invariants: nights over capacity {len(invariants['nights_over_capacity'])}, "
