@@ -102,37 +102,33 @@ async def promo_redemptions(session: AsyncConnection, hotel: str, code: str) -> 
     return (await session.execute(sql, {"h": hotel, "c": code})).scalar_one()
 
 
-BUSIEST_NIGHT_PER_TYPE = f"""
+def _busiest_night_per_type(start: str, end: str) -> str:
+    """Per room type, the most rooms taken on one night of [``start``, ``end``) (SQL expressions)."""
+    return f"""
     SELECT room_type, max(taken) AS taken FROM (
         SELECT h.room_type, d.night, count(*) AS taken
         FROM holds h
-        JOIN LATERAL generate_series(greatest(h.check_in, :a), least(h.check_out, :b) - 1, interval '1 day')
+        JOIN LATERAL generate_series(greatest(h.check_in, {start}), least(h.check_out, {end}) - 1, interval '1 day')
              AS d(night) ON true
-        WHERE h.hotel = :h AND h.check_in < :b AND h.check_out > :a AND {TAKES_ROOM}
+        WHERE h.hotel = :h AND h.check_in < {end} AND h.check_out > {start} AND {TAKES_ROOM}
         GROUP BY h.room_type, d.night) per_night
     GROUP BY room_type"""
+
+
 CATALOG_VERSION = "coalesce((SELECT version FROM catalog_versions WHERE hotel = :h), 0)"
 # These run on every availability and quote: compiled once, run on the driver.
 _CATALOG_VERSION = _hot(f"SELECT {CATALOG_VERSION}")
 _VERSION_AND_BUSIEST = _hot(f"SELECT {CATALOG_VERSION} AS version, b.room_type, b.taken "
-                             f"FROM (SELECT 1) one LEFT JOIN ({BUSIEST_NIGHT_PER_TYPE}) b ON true")
-# The same for several stays at once (the i-th stay is [a[i], b[i])): one snapshot for all of them.
+                             f"FROM (SELECT 1) one LEFT JOIN ({_busiest_night_per_type(':a', ':b')}) b ON true")
+# The same for several stays at once (the i-th stay is [a[i], b[i])), one snapshot for all of them. Each
+# stay runs the one-stay subquery (LATERAL), so a stay costs what it costs alone: joining every stay to
+# the hotel's holds at once cost twice as much per stay once a hotel had thousands of holds.
 _VERSION_AND_BUSIEST_OF_STAYS = _hot(f"""
     SELECT {CATALOG_VERSION} AS version, b.a, b.b, b.room_type, b.taken
     FROM (SELECT 1) one LEFT JOIN (
-        SELECT a, b, room_type, max(taken) AS taken FROM (
-            SELECT s.a, s.b, h.room_type, d.night, count(*) AS taken
-            FROM unnest(CAST(:a AS date[]), CAST(:b AS date[])) AS s(a, b)
-            JOIN holds h ON h.hotel = :h AND h.check_in < s.b AND h.check_out > s.a AND {TAKES_ROOM}
-            JOIN LATERAL generate_series(greatest(h.check_in, s.a), least(h.check_out, s.b) - 1, interval '1 day')
-                 AS d(night) ON true
-            GROUP BY s.a, s.b, h.room_type, d.night) per_night
-        GROUP BY a, b, room_type) b ON true""")
-
-
-async def busiest_night_per_type(session: AsyncConnection, hotel: str, start: date, end: date) -> dict[str, int]:
-    """For each room type, the most rooms taken on any night of [start, end) (one query)."""
-    return dict((await session.execute(text(BUSIEST_NIGHT_PER_TYPE), {"h": hotel, "a": start, "b": end})).all())
+        SELECT s.a, s.b, t.room_type, t.taken
+        FROM unnest(CAST(:a AS date[]), CAST(:b AS date[])) AS s(a, b)
+        CROSS JOIN LATERAL ({_busiest_night_per_type('s.a', 's.b')}) t) b ON true""")
 
 
 async def catalog_version(session: AsyncConnection, hotel: str) -> int:
@@ -142,15 +138,16 @@ async def catalog_version(session: AsyncConnection, hotel: str) -> int:
 
 async def catalog_version_and_busiest_night(session: AsyncConnection, hotel: str, start: date,
                                             end: date) -> tuple[int, dict[str, int]]:
-    """The catalogue version and :func:`busiest_night_per_type`, read in one statement (one snapshot)."""
+    """The catalogue version and, per room type, the most rooms taken on one night of [start, end),
+    read in one statement (one snapshot)."""
     rows = await _VERSION_AND_BUSIEST.all(session, {"h": hotel, "a": start, "b": end})
     return rows[0].version, {r.room_type: r.taken for r in rows if r.room_type is not None}
 
 
 async def catalog_version_and_busiest_nights(session: AsyncConnection, hotel: str, stays: list[tuple[date, date]]
                                              ) -> tuple[int, dict[tuple[date, date], dict[str, int]]]:
-    """The catalogue version and, for each ``(start, end)`` stay, :func:`busiest_night_per_type`,
-    read in one statement (one snapshot for every stay)."""
+    """The catalogue version and, for each ``(start, end)`` stay, what
+    :func:`catalog_version_and_busiest_night` reads for it, in one statement (one snapshot)."""
     rows = await _VERSION_AND_BUSIEST_OF_STAYS.all(session, {"h": hotel, "a": [a for a, _ in stays],
                                                              "b": [b for _, b in stays]})
     taken: dict[tuple[date, date], dict[str, int]] = {}
