@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from hotelmate_devtools.system import free_port
 from hotelmate_platform.db import Database
 from inventory.handlers import place_hold
 from inventory.live_reads import LiveReads
@@ -87,9 +88,9 @@ async def test_a_request_that_gives_up_leaves_the_shared_read_to_the_others(clie
     assert live.stats()["reads"] == 1
 
 
-async def test_a_read_that_fails_fails_each_request_that_shared_it_and_the_next_one_reads_again(runtime):
-    port = _closed_port()
-    unreachable = Database(f"postgresql+psycopg://postgres@127.0.0.1:{port}/nowhere", pool_size=1, pool_timeout=2)
+async def test_a_read_that_fails_fails_each_request_that_shared_it_and_the_next_one_reads_again():
+    unreachable = Database(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere",  # nobody listens there
+                           pool_size=1, pool_timeout=2)
     try:
         live = LiveReads(unreachable)
         a, b = stay_of(5, 1)
@@ -102,10 +103,3 @@ async def test_a_read_that_fails_fails_each_request_that_shared_it_and_the_next_
     finally:
         await unreachable.dispose()
 
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:  # bound, then closed: nothing listens there
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
